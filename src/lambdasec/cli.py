@@ -1,0 +1,146 @@
+"""Command line: a thin layer over the library (scan, rules, explain)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+def _use_color(mode: str, stream_is_tty: bool) -> bool:
+    if mode == "always":
+        return True
+    if mode == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return stream_is_tty
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise click.UsageError(f"cannot write {output}: {exc.strerror}") from None
+
+
+def exit_code(report: object, fail_on: str) -> int:
+    """3 when the scan was incomplete, else 1 when a reported finding is at or above fail_on, else 0."""
+    from .model.findings import Report, Severity
+
+    assert isinstance(report, Report)
+    if report.incomplete:
+        return EXIT_INCOMPLETE
+    if fail_on == "none":
+        return EXIT_OK
+    threshold = Severity.parse(fail_on)
+    return EXIT_FINDINGS if any(f.severity >= threshold for f in report.findings) else EXIT_OK
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lambdasec")
+def main() -> None:
+    """lambdasec: find, explain and fix the security weaknesses of AWS Lambda functions."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "sarif"]), default="table",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@click.option("--fail-on", type=click.Choice([*SEVERITIES, "none"]), default=None,
+              help="Exit 1 when a reported finding is at or above this severity (default: low).")
+@click.option("--severity", type=click.Choice(SEVERITIES), default=None,
+              help="Report only findings at or above this severity.")
+@click.option("--min-confidence", type=click.Choice(["high", "medium", "low"]), default=None,
+              help="Report only findings at or above this confidence.")
+@click.option("--rule", "rules", multiple=True, metavar="ID", help="Run only this rule (code or slug); repeatable.")
+@click.option("--skip-rule", "skip_rules", multiple=True, metavar="ID", help="Skip this rule; repeatable.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path),
+              help="Config file (default: .lambdasec.toml, else [tool.lambdasec] in pyproject.toml).")
+@click.option("--show-suppressed", is_flag=True, help="List suppressed findings too (table output).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing for the table format; rely on the exit code.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour the table output (NO_COLOR is honoured in auto mode).")
+def scan(
+    paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None, severity: str | None,
+    min_confidence: str | None, rules: tuple[str, ...], skip_rules: tuple[str, ...], config_file: Path | None,
+    show_suppressed: bool, quiet: bool, color: str,
+) -> None:
+    """Scan CloudFormation / SAM templates (files or directories; default: the current directory)."""
+    from .config import ConfigError, load_config
+    from .engine import ScanSettings, scan as run_scan
+    from .model.findings import Confidence, Severity
+    from .reporters import render
+    from .rules.registry import all_rules
+
+    try:
+        config = load_config(config_file, Path.cwd())
+        settings = ScanSettings(
+            rules=rules, skip_rules=skip_rules,
+            min_severity=Severity.parse(severity or config.severity or "info"),
+            min_confidence=Confidence.parse(min_confidence or config.min_confidence or "low"),
+            config=config,
+        )
+        effective_fail_on = fail_on or config.fail_on or "low"
+        if effective_fail_on not in (*SEVERITIES, "none"):
+            raise ConfigError(f"invalid fail_on in config: {effective_fail_on}")
+        report = run_scan(list(paths) or [Path(".")], settings)
+    except (ConfigError, KeyError) as exc:
+        click.echo(f"lambdasec: error: {str(exc).strip(chr(39))}", err=True)
+        sys.exit(EXIT_USAGE)
+    if not (quiet and fmt == "table"):
+        is_tty = output is None and sys.stdout.isatty()
+        text = render(fmt, report, all_rules(), color=_use_color(color, is_tty) and output is None,
+                      show_suppressed=show_suppressed)
+        _emit(text, output)
+    for gap in report.coverage_gaps if fmt != "table" else ():
+        click.echo(f"lambdasec: coverage gap: {gap.location.display()}: {gap.message}", err=True)
+    sys.exit(exit_code(report, effective_fail_on))
+
+
+@main.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def list_rules(fmt: str) -> None:
+    """List every rule with its code, slug, severity and category."""
+    from .rules.registry import all_rules
+
+    rules = all_rules()
+    if fmt == "json":
+        import json
+
+        from .docs import rule_to_dict
+
+        click.echo(json.dumps([rule_to_dict(r) for r in rules], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for column in ("code", "slug", "severity", "confidence", "category", "title"):
+        table.add_column(column)
+    for r in rules:
+        table.add_row(r.code, r.slug, r.severity.label, r.confidence.label, r.category, r.title)
+    Console(width=160).print(table)
+
+
+@main.command()
+@click.argument("rule_id")
+def explain(rule_id: str) -> None:
+    """Explain a rule (code or slug): why it matters, how to fix it, examples."""
+    from .docs import rule_markdown
+    from .rules.registry import find_rule
+
+    rule = find_rule(rule_id)
+    if rule is None:
+        click.echo(f"lambdasec: error: unknown rule {rule_id} (see `lambdasec rules`)", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(rule_markdown(rule), nl=False)

@@ -1,0 +1,817 @@
+"""CloudFormation / SAM templates -> inventory.
+
+The collector only reads and normalizes: it parses the file, expands SAM through the
+official translator, resolves what the template alone determines, and maps each
+resource type it knows onto the inventory model. Problems become coverage gaps.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ...model.inventory import (
+    CodeLocation,
+    CodeSigningConfig,
+    CoverageGap,
+    EnvVar,
+    EventInvokeConfig,
+    EventSource,
+    Function,
+    FunctionUrl,
+    GuardDutyDetector,
+    Inventory,
+    KmsKey,
+    LayerPermission,
+    LayerVersion,
+    LogGroup,
+    Parameter,
+    Permission,
+    Policy,
+    Resource,
+    Role,
+    Route,
+    RouteTableAssociation,
+    SecurityGroup,
+    SecurityGroupRule,
+    Subnet,
+    Trail,
+    VpcConfig,
+    VpcEndpoint,
+)
+from ...model.location import Location
+from ...model.values import ResourceRef, Unresolved, Value
+from ..options import CollectOptions
+from . import apis
+from .intrinsics import Resolver
+from .loader import LineDict, TemplateError, load_template_text
+from .locator import Locator
+from .suppressions import comment_suppressions, metadata_suppressions
+
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+_CFN_HINT = re.compile(r"AWS::|Custom::|AWSTemplateFormatVersion")
+
+# Service principals whose invocations are asynchronous (the caller does not wait for the result).
+_ASYNC_PRINCIPALS = {
+    "s3.amazonaws.com": "s3",
+    "sns.amazonaws.com": "sns",
+    "events.amazonaws.com": "events",
+    "scheduler.amazonaws.com": "events",
+    "logs.amazonaws.com": "logs",
+    "iot.amazonaws.com": "iot",
+    "ses.amazonaws.com": "ses",
+    "config.amazonaws.com": "config",
+    "codecommit.amazonaws.com": "codecommit",
+    "cloudformation.amazonaws.com": "cloudformation",
+}
+
+
+def looks_like_template(text: str) -> bool:
+    return "Resources" in text and bool(_CFN_HINT.search(text))
+
+
+def is_template(document: Any) -> bool:
+    if not isinstance(document, Mapping):
+        return False
+    resources = document.get("Resources")
+    if not isinstance(resources, Mapping):
+        return False
+    return any(
+        isinstance(r, Mapping) and isinstance(r.get("Type"), str) and "::" in r["Type"] for r in resources.values()
+    )
+
+
+def _transforms(document: Mapping[str, Any]) -> list[str]:
+    value = document.get("Transform")
+    items = value if isinstance(value, list) else [value]
+    return [t for t in items if isinstance(t, str)]
+
+
+def collect_file(path: Path, root: Path, options: CollectOptions) -> Inventory | None:
+    """Inventory of one template, or None when the file is not a CloudFormation template at all."""
+    rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+    inventory = Inventory()
+    where = Location(rel)
+    try:
+        size = path.stat().st_size
+        if size > options.max_template_bytes:
+            if looks_like_template(path.open("rb").read(65536).decode("utf-8", "replace")):
+                inventory.coverage_gaps.append(CoverageGap(
+                    "too-large", f"template is {size} bytes, over the {options.max_template_bytes} byte limit", where))
+                return inventory
+            return None
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return None if not looks_like_template(path.read_bytes()[:65536].decode("utf-8", "replace")) else _gap(
+            inventory, "parse-error", "file is not valid UTF-8", where)
+    except OSError as exc:
+        return _gap(inventory, "read-error", f"cannot read file: {exc.strerror}", where)
+    if not looks_like_template(text):
+        return None
+    try:
+        document = load_template_text(text, is_json=path.suffix.lower() in (".json", ".template"))
+    except TemplateError as exc:
+        return _gap(inventory, "parse-error", str(exc), where)
+    if not is_template(document):
+        if isinstance(document, Mapping) and "AWSTemplateFormatVersion" in document:
+            return _gap(inventory, "parse-error", "template has no valid Resources section", where)
+        return None
+    TemplateCollector(rel, root, path, text, document, options, inventory).collect()
+    return inventory
+
+
+def _gap(inventory: Inventory, kind: str, message: str, where: Location) -> Inventory:
+    inventory.coverage_gaps.append(CoverageGap(kind, message, where))
+    return inventory
+
+
+class TemplateCollector:
+    def __init__(
+        self, rel: str, root: Path, path: Path, text: str, source: Mapping[str, Any],
+        options: CollectOptions, inventory: Inventory,
+    ) -> None:
+        self.rel, self.root, self.path, self.text = rel, root, path, text
+        self.source = source
+        self.options = options
+        self.inventory = inventory
+        self.local_code: dict[str, str] = {}  # generated logical id -> local CodeUri/ContentUri
+        self.document: Mapping[str, Any] = source
+        sam_resources: Mapping[str, Any] | None = None
+        if SAM_TRANSFORM in _transforms(source):
+            from .sam import translate
+
+            translated = translate(source, self.path.parent, root, self.rel)
+            self.inventory.coverage_gaps.extend(translated.gaps)
+            self.document, self.local_code = translated.template, translated.local_code
+            sam_resources = source.get("Resources") or {}
+        self.locator = Locator(rel, source, sam_resources)
+        resources = self.document.get("Resources")
+        self.resources: Mapping[str, Any] = resources if isinstance(resources, Mapping) else {}
+        params = self.document.get("Parameters")
+        self.raw_parameters: Mapping[str, Any] = params if isinstance(params, Mapping) else {}
+        self.resolver = Resolver(
+            rel, self.resources, self.raw_parameters, _mapping(self.document.get("Mappings")),
+            _mapping(self.document.get("Conditions")), options.parameter_values,
+        )
+        self.parameters = {name: self._parameter(name, decl) for name, decl in self.raw_parameters.items()}
+        self.suppressions = comment_suppressions(text, self.locator, self.inventory.coverage_gaps)
+
+    # ------------------------------------------------------------ driver
+    def collect(self) -> None:
+        builders: dict[str, Callable[[str, Mapping[str, Any]], None]] = {
+            "AWS::Lambda::Function": self._function,
+            "AWS::IAM::Role": self._role,
+            "AWS::Lambda::Permission": self._permission,
+            "AWS::Lambda::Url": self._url,
+            "AWS::Lambda::LayerVersion": self._layer,
+            "AWS::Lambda::LayerVersionPermission": self._layer_permission,
+            "AWS::Lambda::CodeSigningConfig": self._code_signing,
+            "AWS::Lambda::EventInvokeConfig": self._event_invoke,
+            "AWS::Lambda::EventSourceMapping": self._event_source_mapping,
+            "AWS::EC2::Subnet": self._subnet,
+            "AWS::EC2::Route": self._route,
+            "AWS::EC2::SubnetRouteTableAssociation": self._route_association,
+            "AWS::EC2::SecurityGroup": self._security_group,
+            "AWS::EC2::VPCEndpoint": self._vpc_endpoint,
+            "AWS::CloudTrail::Trail": self._trail,
+            "AWS::GuardDuty::Detector": self._guardduty,
+            "AWS::KMS::Key": self._kms_key,
+            "AWS::Logs::LogGroup": self._log_group,
+            "AWS::S3::Bucket": self._bucket_notifications,
+            "AWS::Events::Rule": self._event_rule,
+            "AWS::Lambda::Alias": self._alias,
+            "AWS::Lambda::Version": self._alias,
+        }
+        late = {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::EC2::SecurityGroupEgress"}
+        for logical_id, resource in self.resources.items():
+            if not isinstance(resource, Mapping):
+                self._gap("parse-error", f"resource {logical_id} is not a mapping", self.locator.resource(logical_id))
+                continue
+            kind = resource.get("Type")
+            builder = builders.get(kind) if isinstance(kind, str) else None
+            if builder is not None:
+                builder(logical_id, self._properties(logical_id, resource))
+        for logical_id, resource in self.resources.items():
+            if isinstance(resource, Mapping) and resource.get("Type") in late:
+                properties = self._properties(logical_id, resource)
+                if resource["Type"] == "AWS::EC2::SecurityGroupEgress":
+                    self._standalone_egress(logical_id, properties)
+                else:
+                    self._attached_policy(logical_id, resource["Type"], properties)
+        for route in apis.collect_routes(self):
+            self.inventory.add(self.inventory.api_routes, route)
+        self._check_cycles()
+
+    def _properties(self, logical_id: str, resource: Mapping[str, Any]) -> Mapping[str, Any]:
+        condition = resource.get("Condition")
+        if isinstance(condition, str) and self.resolver.condition(condition) is False:
+            return {}
+        properties = resource.get("Properties", {})
+        if not isinstance(properties, Mapping):
+            self._gap("unresolved", f"properties of {logical_id} are not known statically",
+                      self.locator.resource(logical_id))
+            return {}
+        return properties
+
+    # ------------------------------------------------------------ helpers
+    def key(self, logical_id: str) -> str:
+        return f"{self.rel}#{logical_id}"
+
+    def _gap(self, kind: str, message: str, location: Location) -> None:
+        self.inventory.coverage_gaps.append(CoverageGap(kind, message, location))
+
+    def resolve(self, node: Any) -> Any:
+        return self.resolver.resolve(node)
+
+    def value(self, node: Any) -> Value | None:
+        resolved = self.resolve(node)
+        if resolved is None:
+            return None
+        if isinstance(resolved, str) and "${AWS::" in resolved:
+            return Unresolved(resolved, "pseudo parameter known only at deploy time")
+        if isinstance(resolved, (str, ResourceRef, Unresolved)):
+            return resolved
+        if isinstance(resolved, bool):
+            return "true" if resolved else "false"
+        if isinstance(resolved, (int, float)):
+            return str(resolved)
+        return Unresolved(str(resolved)[:120], "expected a single value")
+
+    def values(self, node: Any) -> list[Value] | Unresolved:
+        resolved = self.resolve(node)
+        if resolved is None:
+            return []
+        if isinstance(resolved, Unresolved):
+            return resolved
+        items = resolved if isinstance(resolved, list) else [resolved]
+        out: list[Value] = []
+        for item in items:
+            if isinstance(item, str) and "${AWS::" in item:
+                out.append(Unresolved(item, "pseudo parameter known only at deploy time"))
+            elif isinstance(item, (str, ResourceRef, Unresolved)):
+                out.append(item)
+            elif isinstance(item, (int, float)):
+                out.append(str(item))
+        return out
+
+    def integer(self, node: Any) -> int | Unresolved | None:
+        resolved = self.resolve(node)
+        if resolved is None:
+            return None
+        if isinstance(resolved, bool):
+            return int(resolved)
+        if isinstance(resolved, int):
+            return resolved
+        if isinstance(resolved, str) and resolved.strip().lstrip("-").isdigit():
+            return int(resolved)
+        return resolved if isinstance(resolved, Unresolved) else Unresolved(str(resolved), "not an integer")
+
+    def boolean(self, node: Any, default: bool) -> bool | Unresolved:
+        resolved = self.resolve(node)
+        if resolved is None:
+            return default
+        if isinstance(resolved, bool):
+            return resolved
+        if isinstance(resolved, str) and resolved.lower() in ("true", "false"):
+            return resolved.lower() == "true"
+        return resolved if isinstance(resolved, Unresolved) else Unresolved(str(resolved), "not a boolean")
+
+    def base(self, logical_id: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+        """The common Resource fields: key, id, type, locations and suppressions."""
+        resource = self.resources.get(logical_id, {})
+        kind = resource.get("Type", "") if isinstance(resource, Mapping) else ""
+        origin = self.locator.origin(logical_id)
+        property_locations = {
+            ".".join(path): self.locator.prop(logical_id, path, kind) for path in _paths(properties)
+        }
+        suppressions = dict(self.suppressions.get(origin, {}))
+        source_resource = self.locator.resources.get(origin)
+        if isinstance(source_resource, Mapping):
+            suppressions.update(metadata_suppressions(
+                source_resource.get("Metadata"), self.locator.resource(origin), self.inventory.coverage_gaps))
+        return {
+            "key": self.key(logical_id), "id": logical_id, "type": kind,
+            "location": self.locator.resource(logical_id, kind),
+            "property_locations": property_locations, "suppressions": suppressions,
+        }
+
+    def _parameter(self, name: str, declaration: Any) -> Parameter:
+        declaration = declaration if isinstance(declaration, Mapping) else {}
+        no_echo = declaration.get("NoEcho", False)
+        location = Location(self.rel, _key_line(self.source.get("Parameters"), name), None, ("Parameters", name))
+        return Parameter(
+            name=name,
+            no_echo=no_echo is True or str(no_echo).lower() == "true",
+            default=declaration.get("Default"),
+            has_default="Default" in declaration,
+            location=location,
+        )
+
+    # ------------------------------------------------------------ Lambda
+    def _function(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        fn = Function(**self.base(logical_id, p))
+        fn.name = self.value(p.get("FunctionName"))
+        fn.runtime = self.value(p.get("Runtime"))
+        fn.handler = self.value(p.get("Handler"))
+        fn.package_type = "Image" if self.resolve(p.get("PackageType")) == "Image" else "Zip"
+        architectures = self.values(p.get("Architectures"))
+        if isinstance(architectures, list) and architectures:
+            fn.architectures = [a for a in architectures if isinstance(a, str)]
+        fn.environment = self._environment(fn, p.get("Environment"))
+        fn.kms_key_arn = self.value(p.get("KmsKeyArn"))
+        fn.vpc = self._vpc_config(fn, p.get("VpcConfig"))
+        layers = self.values(p.get("Layers"))
+        fn.layers = layers if isinstance(layers, list) else [layers]
+        tracing = self.resolve(p.get("TracingConfig"))
+        fn.tracing_mode = self.value(tracing.get("Mode")) if isinstance(tracing, Mapping) else (
+            tracing if isinstance(tracing, Unresolved) else None)
+        dlq = self.resolve(p.get("DeadLetterConfig"))
+        fn.dead_letter_target = self.value(dlq.get("TargetArn")) if isinstance(dlq, Mapping) else (
+            dlq if isinstance(dlq, Unresolved) else None)
+        fn.reserved_concurrency = self.integer(p.get("ReservedConcurrentExecutions"))
+        fn.code_signing_config = self.value(p.get("CodeSigningConfigArn"))
+        fn.tags = self._tags(p.get("Tags"))
+        fn.code = self._code(logical_id, p.get("Code"), fn.package_type)
+        fn.role = self.value(p.get("Role"))
+        logging = self.resolve(p.get("LoggingConfig"))
+        fn.log_group = self.value(logging.get("LogGroup")) if isinstance(logging, Mapping) else None
+        self.inventory.add(self.inventory.functions, fn)
+
+    def _environment(self, fn: Function, node: Any) -> dict[str, EnvVar]:
+        environment = node.get("Variables") if isinstance(node, Mapping) else None
+        if environment is None:
+            return {}
+        if not isinstance(environment, Mapping):
+            self._gap("unresolved", f"environment of {fn.id} is not known statically", fn.location)
+            return {}
+        out = {}
+        for name, raw in environment.items():
+            parameter_name = self.resolver.parameter_name(raw)
+            value = self.value(raw)
+            out[str(name)] = EnvVar(
+                name=str(name),
+                value=value if value is not None else "",
+                location=fn.at(f"Environment.Variables.{name}"),
+                parameter=self.parameters.get(parameter_name) if parameter_name else None,
+            )
+        return out
+
+    def _vpc_config(self, fn: Function, node: Any) -> VpcConfig | None:
+        resolved = self.resolve(node)
+        if resolved is None:
+            return None
+        if isinstance(resolved, Unresolved):
+            return VpcConfig(resolved, resolved, fn.at("VpcConfig"))
+        if not isinstance(resolved, Mapping) or not resolved.get("SubnetIds"):
+            return None
+        return VpcConfig(
+            subnet_ids=self.values(node.get("SubnetIds")),
+            security_group_ids=self.values(node.get("SecurityGroupIds")),
+            location=fn.at("VpcConfig"),
+        )
+
+    def _tags(self, node: Any) -> dict[str, Value]:
+        resolved = self.resolve(node)
+        if isinstance(resolved, Mapping):  # SAM style
+            return {str(k): v if isinstance(v, (str, ResourceRef, Unresolved)) else str(v) for k, v in resolved.items()}
+        out: dict[str, Value] = {}
+        for tag in resolved if isinstance(resolved, list) else []:
+            if isinstance(tag, Mapping) and isinstance(tag.get("Key"), str):
+                value = tag.get("Value")
+                out[tag["Key"]] = value if isinstance(value, (str, ResourceRef, Unresolved)) else str(value)
+        return out
+
+    def _code(self, logical_id: str, node: Any, package_type: str) -> CodeLocation:
+        if logical_id in self.local_code:
+            return CodeLocation("local", self.local_code[logical_id])
+        resolved = self.resolve(node)
+        if not isinstance(resolved, Mapping):
+            return CodeLocation("unknown", resolved if isinstance(resolved, Unresolved) else None)
+        if "ImageUri" in resolved or package_type == "Image":
+            return CodeLocation("image", self.value(node.get("ImageUri")))
+        if "ZipFile" in resolved:
+            inline = resolved["ZipFile"]
+            return CodeLocation("inline", None, inline if isinstance(inline, str) else None)
+        bucket, key = resolved.get("S3Bucket"), resolved.get("S3Key")
+        if isinstance(bucket, str) and isinstance(key, str):
+            return CodeLocation("s3", f"s3://{bucket}/{key}")
+        return CodeLocation("s3", Unresolved("s3 code location", "bucket or key known only at deploy time"))
+
+    def _alias(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        target = self.value(p.get("FunctionName"))
+        if target is not None:
+            self.inventory.aliases[self.key(logical_id)] = target
+
+    def _permission(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        permission = Permission(**self.base(logical_id, p))
+        permission.function = self.value(p.get("FunctionName")) or ""
+        permission.action = self.value(p.get("Action")) or ""
+        permission.principal = self.value(p.get("Principal")) or ""
+        permission.source_arn = self.value(p.get("SourceArn"))
+        permission.source_account = self.value(p.get("SourceAccount"))
+        permission.principal_org_id = self.value(p.get("PrincipalOrgID"))
+        permission.event_source_token = self.value(p.get("EventSourceToken"))
+        permission.function_url_auth_type = self.value(p.get("FunctionUrlAuthType"))
+        self.inventory.add(self.inventory.permissions, permission)
+        principal = permission.principal if isinstance(permission.principal, str) else ""
+        kind = _ASYNC_PRINCIPALS.get(principal)
+        if kind:
+            source = EventSource(**self.base(logical_id, p))
+            source.function, source.kind, source.invocation = permission.function, kind, "async"
+            source.source = permission.source_arn
+            source.key += "#source"
+            self.inventory.add(self.inventory.event_sources, source)
+
+    def _url(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        url = FunctionUrl(**self.base(logical_id, p))
+        url.function = self.value(p.get("TargetFunctionArn")) or ""
+        url.auth_type = self.value(p.get("AuthType")) or "AWS_IAM"
+        url.qualifier = self.value(p.get("Qualifier"))
+        cors = p.get("Cors")
+        if isinstance(cors, Mapping) and "AllowOrigins" in cors:
+            origins = self.values(cors["AllowOrigins"])
+            url.cors_allow_origins = origins if isinstance(origins, list) else [origins]
+        self.inventory.add(self.inventory.function_urls, url)
+
+    def _layer(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        layer = LayerVersion(**self.base(logical_id, p))
+        layer.name = self.value(p.get("LayerName"))
+        if logical_id in self.local_code:
+            layer.content = CodeLocation("local", self.local_code[logical_id])
+        else:
+            layer.content = self._code(logical_id, p.get("Content"), "Zip")
+        runtimes = self.values(p.get("CompatibleRuntimes"))
+        layer.compatible_runtimes = runtimes if isinstance(runtimes, list) else [runtimes]
+        self.inventory.add(self.inventory.layers, layer)
+
+    def _layer_permission(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        permission = LayerPermission(**self.base(logical_id, p))
+        permission.layer = self.value(p.get("LayerVersionArn")) or ""
+        permission.action = self.value(p.get("Action")) or ""
+        permission.principal = self.value(p.get("Principal")) or ""
+        permission.organization_id = self.value(p.get("OrganizationId"))
+        self.inventory.add(self.inventory.layer_permissions, permission)
+
+    def _code_signing(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        config = CodeSigningConfig(**self.base(logical_id, p))
+        policies = p.get("CodeSigningPolicies")
+        if isinstance(policies, Mapping) and "UntrustedArtifactOnDeployment" in policies:
+            config.untrusted_artifact_on_deployment = self.value(policies["UntrustedArtifactOnDeployment"]) or "Warn"
+        publishers = p.get("AllowedPublishers")
+        if isinstance(publishers, Mapping):
+            arns = self.values(publishers.get("SigningProfileVersionArns"))
+            config.allowed_publishers = arns if isinstance(arns, list) else [arns]
+        self.inventory.add(self.inventory.code_signing_configs, config)
+
+    def _event_invoke(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        config = EventInvokeConfig(**self.base(logical_id, p))
+        config.function = self.value(p.get("FunctionName")) or ""
+        destinations = p.get("DestinationConfig")
+        if isinstance(destinations, Mapping):
+            for attr, key in (("on_failure", "OnFailure"), ("on_success", "OnSuccess")):
+                target = destinations.get(key)
+                if isinstance(target, Mapping):
+                    setattr(config, attr, self.value(target.get("Destination")))
+        config.maximum_retry_attempts = self.integer(p.get("MaximumRetryAttempts"))
+        self.inventory.add(self.inventory.event_invoke_configs, config)
+
+    def _event_source_mapping(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        source = EventSource(**self.base(logical_id, p))
+        source.function = self.value(p.get("FunctionName")) or ""
+        source.source = self.value(p.get("EventSourceArn"))
+        source.invocation = "poll"
+        source.kind = _source_kind(source.source, self.inventory, self.resources)
+        if "SelfManagedEventSource" in p:
+            source.kind = "kafka"
+        self.inventory.add(self.inventory.event_sources, source)
+
+    def _bucket_notifications(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        notifications = p.get("NotificationConfiguration")
+        configs = notifications.get("LambdaConfigurations") if isinstance(notifications, Mapping) else None
+        for index, config in enumerate(configs if isinstance(configs, list) else []):
+            if not isinstance(config, Mapping):
+                continue
+            source = EventSource(**self.base(logical_id, p))
+            source.key += f"#notification{index}"
+            source.function = self.value(config.get("Function")) or ""
+            source.kind, source.invocation, source.source = "s3", "async", ResourceRef(self.key(logical_id))
+            self.inventory.add(self.inventory.event_sources, source)
+
+    def _event_rule(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        targets = p.get("Targets")
+        for index, target in enumerate(targets if isinstance(targets, list) else []):
+            if not isinstance(target, Mapping):
+                continue
+            arn = self.value(target.get("Arn"))
+            if self.inventory.function_for(arn) is None and not _is_function_ref(arn, self.resources):
+                continue
+            source = EventSource(**self.base(logical_id, p))
+            source.key += f"#target{index}"
+            source.function = arn or ""
+            source.kind, source.invocation, source.source = "events", "async", ResourceRef(self.key(logical_id))
+            self.inventory.add(self.inventory.event_sources, source)
+
+    # ------------------------------------------------------------ IAM
+    def _role(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        from ...iam.policy import parse_document
+
+        role = Role(**self.base(logical_id, p))
+        role.name = self.value(p.get("RoleName"))
+        if "AssumeRolePolicyDocument" in p:
+            role.trust_policy = parse_document(self.resolve(p["AssumeRolePolicyDocument"]))
+        role.permissions_boundary = self.value(p.get("PermissionsBoundary"))
+        policies = p.get("Policies")
+        for index, policy in enumerate(policies if isinstance(policies, list) else []):
+            policy = self.resolve(policy)
+            location = role.at(f"Policies.{index}")
+            if isinstance(policy, Mapping):
+                name = policy.get("PolicyName")
+                role.policies.append(Policy(
+                    str(name) if isinstance(name, str) else f"policy {index}", "inline",
+                    parse_document(policy.get("PolicyDocument")), location))
+            else:
+                role.policies.append(Policy(f"policy {index}", "inline", Unresolved(str(policy)[:120]), location))
+        arns = self.values(p.get("ManagedPolicyArns"))
+        for index, arn in enumerate(arns if isinstance(arns, list) else [arns]):
+            role.policies.append(self._managed_policy(arn, role.at(f"ManagedPolicyArns.{index}")))
+        self.inventory.add(self.inventory.roles, role)
+
+    def _managed_policy(self, arn: Value, location: Location) -> Policy:
+        from ...iam.managed import managed_policy
+        from ...iam.policy import parse_document
+
+        if isinstance(arn, ResourceRef):
+            target = self.resources.get(arn.key.rsplit("#", 1)[-1])
+            if isinstance(target, Mapping) and target.get("Type") == "AWS::IAM::ManagedPolicy":
+                props = target.get("Properties") if isinstance(target.get("Properties"), Mapping) else {}
+                document = parse_document(self.resolve(props.get("PolicyDocument")))
+                return Policy(str(arn), "customer-managed", document, location)
+            return Policy(str(arn), "customer-managed", Unresolved(str(arn), "not a managed policy"), location)
+        if isinstance(arn, Unresolved):
+            return Policy(arn.expression, "customer-managed", arn, location)
+        known = managed_policy(arn)
+        if known is not None:
+            return Policy(known.name, "aws-managed", parse_document(known.document), location, arn=known.arn)
+        is_aws = ":iam::aws:policy/" in arn
+        reason = "AWS managed policy not in lambdasec's catalogue" if is_aws else "customer managed policy outside the template"
+        return Policy(arn.rsplit("/", 1)[-1], "aws-managed" if is_aws else "customer-managed",
+                      Unresolved(arn, reason), location, arn=arn)
+
+    def _attached_policy(self, logical_id: str, kind: str, p: Mapping[str, Any]) -> None:
+        """AWS::IAM::Policy and AWS::IAM::ManagedPolicy resources attach themselves to roles."""
+        from ...iam.policy import parse_document
+
+        document = parse_document(self.resolve(p.get("PolicyDocument")))
+        name = self.value(p.get("PolicyName") or p.get("ManagedPolicyName"))
+        label = name if isinstance(name, str) else logical_id
+        location = self.locator.resource(logical_id)
+        targets = self.values(p.get("Roles"))
+        for target in targets if isinstance(targets, list) else []:
+            role = self._role_by_reference(target)
+            if role is None:
+                continue
+            policy_kind = "inline" if kind == "AWS::IAM::Policy" else "customer-managed"
+            already = any(pol.location == location for pol in role.policies)
+            if not already:
+                role.policies.append(Policy(label, policy_kind, document, location))
+
+    def _role_by_reference(self, target: Value) -> Role | None:
+        if isinstance(target, ResourceRef):
+            return self.inventory.resolve(target, Role)
+        if isinstance(target, str):
+            return next((r for r in self.inventory.roles if r.name == target), None)
+        return None
+
+    # ------------------------------------------------------------ network
+    def _subnet(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        subnet = Subnet(**self.base(logical_id, p))
+        subnet.vpc = self.value(p.get("VpcId"))
+        subnet.availability_zone = self.value(p.get("AvailabilityZone") or p.get("AvailabilityZoneId"))
+        subnet.cidr = self.value(p.get("CidrBlock"))
+        subnet.map_public_ip = self.boolean(p.get("MapPublicIpOnLaunch"), False) is True
+        self.inventory.add(self.inventory.subnets, subnet)
+
+    def _route(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        route = Route(**self.base(logical_id, p))
+        route.route_table = self.value(p.get("RouteTableId")) or ""
+        route.destination = self.value(p.get("DestinationCidrBlock") or p.get("DestinationIpv6CidrBlock"))
+        route.gateway = self.value(p.get("GatewayId"))
+        route.nat_gateway = self.value(p.get("NatGatewayId"))
+        route.target_kind = self._route_target_kind(route, p)
+        self.inventory.add(self.inventory.routes, route)
+
+    def _route_target_kind(self, route: Route, p: Mapping[str, Any]) -> str:
+        if route.gateway is not None:
+            if isinstance(route.gateway, ResourceRef):
+                target = self.resources.get(route.gateway.key.rsplit("#", 1)[-1])
+                kind = target.get("Type") if isinstance(target, Mapping) else None
+                return "internet-gateway" if kind == "AWS::EC2::InternetGateway" else "other"
+            if isinstance(route.gateway, str):
+                return "internet-gateway" if route.gateway.startswith("igw-") else "other"
+            return "unknown"
+        if route.nat_gateway is not None:
+            return "nat-gateway"
+        if "EgressOnlyInternetGatewayId" in p:
+            return "egress-only"
+        return "other"
+
+    def _route_association(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        association = RouteTableAssociation(**self.base(logical_id, p))
+        association.route_table = self.value(p.get("RouteTableId")) or ""
+        association.subnet = self.value(p.get("SubnetId")) or ""
+        self.inventory.add(self.inventory.route_table_associations, association)
+
+    def _security_group(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        group = SecurityGroup(**self.base(logical_id, p))
+        group.vpc = self.value(p.get("VpcId"))
+        if "SecurityGroupEgress" in p:
+            rules = self.resolve(p["SecurityGroupEgress"])
+            group.egress = [
+                self._egress_rule(rule, group.at(f"SecurityGroupEgress.{index}"))
+                for index, rule in enumerate(rules if isinstance(rules, list) else [])
+                if isinstance(rule, Mapping)
+            ]
+            if isinstance(rules, Unresolved):
+                group.egress.append(SecurityGroupRule(rules, rules, rules, location=group.at("SecurityGroupEgress")))
+        self.inventory.add(self.inventory.security_groups, group)
+
+    def _egress_rule(self, rule: Mapping[str, Any], location: Location) -> SecurityGroupRule:
+        return SecurityGroupRule(
+            protocol=self.value(rule.get("IpProtocol")) or "-1",
+            from_port=self.integer(rule.get("FromPort")),
+            to_port=self.integer(rule.get("ToPort")),
+            cidr_ipv4=self.value(rule.get("CidrIp")),
+            cidr_ipv6=self.value(rule.get("CidrIpv6")),
+            destination_group=self.value(rule.get("DestinationSecurityGroupId")),
+            destination_prefix_list=self.value(rule.get("DestinationPrefixListId")),
+            location=location,
+        )
+
+    def _standalone_egress(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        group = self.inventory.resolve(self.value(p.get("GroupId")), SecurityGroup)
+        if group is None:
+            return
+        rule = self._egress_rule(self.resolve(dict(p)), self.locator.resource(logical_id))
+        group.egress = [*(group.egress or []), rule]
+
+    def _vpc_endpoint(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        endpoint = VpcEndpoint(**self.base(logical_id, p))
+        endpoint.vpc = self.value(p.get("VpcId"))
+        endpoint.service = self.value(p.get("ServiceName"))
+        endpoint_type = self.resolve(p.get("VpcEndpointType"))
+        endpoint.endpoint_type = endpoint_type if isinstance(endpoint_type, str) else "Gateway"
+        self.inventory.add(self.inventory.vpc_endpoints, endpoint)
+
+    # ------------------------------------------------------------ posture
+    def _trail(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        trail = Trail(**self.base(logical_id, p))
+        trail.is_logging = self.boolean(p.get("IsLogging"), True)
+        trail.multi_region = self.boolean(p.get("IsMultiRegionTrail"), False) is True
+        selectors = self.resolve(p.get("EventSelectors"))
+        trail.event_selectors = [s for s in selectors if isinstance(s, dict)] if isinstance(selectors, list) else []
+        advanced = self.resolve(p.get("AdvancedEventSelectors"))
+        trail.advanced_event_selectors = [s for s in advanced if isinstance(s, dict)] if isinstance(
+            advanced, list) else []
+        self.inventory.add(self.inventory.trails, trail)
+
+    def _guardduty(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        detector = GuardDutyDetector(**self.base(logical_id, p))
+        detector.enabled = self.boolean(p.get("Enable"), True)
+        features = self.resolve(p.get("Features"))
+        for feature in features if isinstance(features, list) else []:
+            if isinstance(feature, Mapping) and isinstance(feature.get("Name"), str):
+                detector.features[feature["Name"]] = str(feature.get("Status", ""))
+        self.inventory.add(self.inventory.guardduty_detectors, detector)
+
+    def _kms_key(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        from ...iam.policy import parse_document
+
+        key = KmsKey(**self.base(logical_id, p))
+        if "KeyPolicy" in p:
+            key.key_policy = parse_document(self.resolve(p["KeyPolicy"]))
+        key.rotation_enabled = self.boolean(p.get("EnableKeyRotation"), False)
+        self.inventory.add(self.inventory.kms_keys, key)
+
+    def _log_group(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        group = LogGroup(**self.base(logical_id, p))
+        group.name = self.value(p.get("LogGroupName"))
+        group.retention_days = self.integer(p.get("RetentionInDays"))
+        self.inventory.add(self.inventory.log_groups, group)
+
+    # ------------------------------------------------------------ integrity
+    def _check_cycles(self) -> None:
+        """A circular dependency makes CloudFormation reject the template: say so instead of looping."""
+        graph = {lid: _references(res, self.resources) for lid, res in self.resources.items()}
+        state: dict[str, int] = {}
+        for start in graph:
+            cycle = _find_cycle(start, graph, state)
+            if cycle:
+                self._gap("invalid-template", "circular dependency: " + " -> ".join(cycle),
+                          self.locator.resource(cycle[0]))
+                return
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _key_line(mapping: Any, key: str) -> int | None:
+    return mapping.key_lines.get(key) if isinstance(mapping, LineDict) else None
+
+
+def _paths(node: Any, prefix: tuple[str, ...] = (), depth: int = 0) -> Iterator[tuple[str, ...]]:
+    """Every property path of a resource, to locate findings on the property they are about."""
+    if depth > 8:
+        return
+    if isinstance(node, Mapping):
+        if len(node) == 1 and next(iter(node)) in ("Ref", "Fn::GetAtt", "Fn::Sub", "Fn::If", "Fn::Join"):
+            return
+        for key, value in node.items():
+            path = (*prefix, str(key))
+            yield path
+            yield from _paths(value, path, depth + 1)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            path = (*prefix, str(index))
+            yield path
+            yield from _paths(value, path, depth + 1)
+
+
+def _source_kind(arn: Any, inventory: Inventory, resources: Mapping[str, Any]) -> str:
+    if isinstance(arn, ResourceRef):
+        target = resources.get(arn.key.rsplit("#", 1)[-1])
+        kind = target.get("Type", "") if isinstance(target, Mapping) else ""
+        return {
+            "AWS::SQS::Queue": "sqs", "AWS::Kinesis::Stream": "kinesis", "AWS::DynamoDB::Table": "dynamodb",
+            "AWS::MSK::Cluster": "kafka", "AWS::AmazonMQ::Broker": "mq", "AWS::DocDB::DBCluster": "docdb",
+        }.get(kind, "other")
+    text = arn if isinstance(arn, str) else getattr(arn, "expression", "")
+    for marker, kind in ((":sqs:", "sqs"), (":kinesis:", "kinesis"), (":dynamodb:", "dynamodb"),
+                         (":kafka:", "kafka"), (":mq:", "mq"), (":rds:", "docdb")):
+        if marker in text:
+            return kind
+    return "other"
+
+
+def _is_function_ref(value: Any, resources: Mapping[str, Any]) -> bool:
+    if isinstance(value, ResourceRef):
+        target = resources.get(value.key.rsplit("#", 1)[-1])
+        return isinstance(target, Mapping) and target.get("Type") in ("AWS::Lambda::Function",
+                                                                        "AWS::Serverless::Function")
+    return isinstance(value, str) and ":function:" in value
+
+
+def _references(node: Any, resources: Mapping[str, Any]) -> set[str]:
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            for key, value in item.items():
+                if key == "Ref" and isinstance(value, str) and value in resources:
+                    found.add(value)
+                elif key == "Fn::GetAtt":
+                    target = value.split(".", 1)[0] if isinstance(value, str) else (
+                        value[0] if isinstance(value, list) and value else None)
+                    if isinstance(target, str) and target in resources:
+                        found.add(target)
+                elif key == "DependsOn":
+                    for dep in value if isinstance(value, list) else [value]:
+                        if isinstance(dep, str) and dep in resources:
+                            found.add(dep)
+                elif key == "Fn::Sub":
+                    text = value[0] if isinstance(value, list) and value else value
+                    if isinstance(text, str):
+                        for name in re.findall(r"\$\{([A-Za-z0-9]+)(?:\.[^}]*)?\}", text):
+                            if name in resources:
+                                found.add(name)
+                    stack.append(value)
+                else:
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def _find_cycle(start: str, graph: Mapping[str, set[str]], state: dict[str, int]) -> list[str] | None:
+    """Iterative DFS; state 1 = on the current path, 2 = done."""
+    if state.get(start):
+        return None
+    path: list[str] = [start]
+    iterators = [iter(sorted(graph.get(start, ())))]
+    state[start] = 1
+    while iterators:
+        nxt = next(iterators[-1], None)
+        if nxt is None:
+            state[path.pop()] = 2
+            iterators.pop()
+            continue
+        if state.get(nxt) == 1:
+            return [*path[path.index(nxt):], nxt]
+        if not state.get(nxt):
+            state[nxt] = 1
+            path.append(nxt)
+            iterators.append(iter(sorted(graph.get(nxt, ()))))
+    return None

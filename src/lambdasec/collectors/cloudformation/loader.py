@@ -1,0 +1,199 @@
+"""Load CloudFormation/SAM templates (YAML or JSON) safely, keeping line numbers.
+
+Mappings become :class:`LineDict` (a dict that remembers the line of each key) and
+sequences :class:`LineList`. YAML is read with libyaml's safe loader when available:
+no arbitrary tags, short-form intrinsics (``!Ref``...) turned into their long form,
+dates kept as strings, and alias expansion bounded so a "billion laughs" document is
+refused instead of exploding later when the tree is walked.
+"""
+
+from __future__ import annotations
+
+import json
+import json.decoder
+import json.scanner
+import re
+from typing import Any
+
+import yaml
+
+MAX_EXPANDED_NODES = 2_000_000  # an honest template has far fewer nodes than this, even after aliases
+
+
+class TemplateError(Exception):
+    """A template that cannot be read; the message is one line for the coverage gap."""
+
+
+class LineDict(dict):  # type: ignore[type-arg]
+    """A mapping that knows its own line and the line of each of its keys (1-based)."""
+
+    line: int | None = None
+    key_lines: dict[str, int]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.key_lines = {}
+
+
+class LineList(list):  # type: ignore[type-arg]
+    line: int | None = None
+    item_lines: list[int | None]
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.item_lines = []
+
+
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_INTRINSIC_TAGS = (
+    "And", "Base64", "Cidr", "Condition", "Equals", "FindInMap", "GetAtt", "GetAZs", "If", "ImportValue",
+    "Join", "Length", "Not", "Or", "Ref", "Select", "Split", "Sub", "ToJsonString", "Transform",
+)
+
+
+class _TemplateLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    pass
+
+
+def _construct_mapping(loader: Any, node: yaml.MappingNode) -> LineDict:
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) or key is None:
+            raise TemplateError(f"line {key_node.start_mark.line + 1}: unsupported mapping key")
+        key = str(key) if not isinstance(key, str) else key
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_sequence(loader: Any, node: yaml.SequenceNode) -> LineList:
+    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+def _construct_timestamp(loader: Any, node: yaml.ScalarNode) -> str:
+    # "Version: 2012-10-17" must stay the string IAM expects, not a datetime.date.
+    return str(loader.construct_scalar(node))
+
+
+def _intrinsic(tag: str) -> Any:
+    long_name = tag if tag in ("Ref", "Condition") else f"Fn::{tag}"
+
+    def construct(loader: Any, node: yaml.Node) -> LineDict:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if tag == "GetAtt" and isinstance(value, str):
+                value = LineList(value.split(".", 1))
+        elif isinstance(node, yaml.SequenceNode):
+            value = _construct_sequence(loader, node)
+        else:
+            value = _construct_mapping(loader, node)
+        result = LineDict({long_name: value})
+        result.line = node.start_mark.line + 1
+        result.key_lines[long_name] = result.line
+        return result
+
+    return construct
+
+
+_TemplateLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_TemplateLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_TemplateLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+for _tag in _INTRINSIC_TAGS:
+    _TemplateLoader.add_constructor(f"!{_tag}", _intrinsic(_tag))
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int], limit: int) -> int:
+    """Number of nodes once aliases are expanded, computed without expanding them."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    memo[id(node)] = 1  # guards against recursive aliases
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            size += _expanded_size(child, memo, limit)
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            size += _expanded_size(key, memo, limit) + _expanded_size(value, memo, limit)
+    if size > limit:
+        raise TemplateError(f"document expands to more than {limit} nodes (YAML alias bomb?)")
+    memo[id(node)] = size
+    return size
+
+
+def load_yaml(text: str) -> Any:
+    loader = _TemplateLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node, {}, MAX_EXPANDED_NODES)
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise TemplateError(f"invalid YAML: {where}{exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"invalid YAML: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise TemplateError("document is nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def load_json(text: str) -> Any:
+    """JSON with line numbers: a pure-Python decoder that records where each object and key starts."""
+
+    def parse_object(
+        state: tuple[str, int], strict: bool, scan_once: Any, _hook: Any, _pairs_hook: Any, memo: Any = None
+    ) -> tuple[Any, int]:
+        source, end = state
+        pairs, new_end = json.decoder.JSONObject(state, strict, scan_once, None, lambda p: p, memo)
+        result = LineDict()
+        result.line = _line_of(source, end - 1)
+        cursor = end
+        for key, value in pairs:
+            match = re.compile(r'"' + re.escape(json.dumps(key)[1:-1]) + r'"\s*:').search(source, cursor, new_end)
+            if match:
+                result.key_lines[key] = _line_of(source, match.start())
+                cursor = match.end()
+            result[key] = value
+        return result, new_end
+
+    def parse_array(state: tuple[str, int], scan_once: Any) -> tuple[Any, int]:
+        values, new_end = json.decoder.JSONArray(state, scan_once)
+        result = LineList(values)
+        result.line = _line_of(state[0], state[1] - 1)
+        return result, new_end
+
+    decoder = json.JSONDecoder()
+    decoder.parse_object = parse_object  # type: ignore[assignment]
+    decoder.parse_array = parse_array  # type: ignore[assignment]
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
+    try:
+        return decoder.decode(text)
+    except json.JSONDecodeError as exc:
+        raise TemplateError(f"invalid JSON: line {exc.lineno}: {exc.msg}") from None
+    except RecursionError:
+        raise TemplateError("document is nested too deeply") from None
+
+
+def load_template_text(text: str, *, is_json: bool) -> Any:
+    """Parse a template. JSON goes through libyaml first (fast, line-aware), then a line-aware JSON decoder."""
+    if is_json:
+        try:
+            return load_yaml(text)
+        except TemplateError:
+            return load_json(text)
+    return load_yaml(text)

@@ -1,0 +1,19 @@
+"""Options shared by collectors (limits, parameter overrides)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CollectOptions:
+    max_template_bytes: int = 5 * 1024 * 1024
+    # Template parameter values given by the user (they override defaults).
+    parameter_values: Mapping[str, Any] = field(default_factory=dict)
+    # Directory names never walked into.
+    skip_dirs: frozenset[str] = frozenset(
+        {".git", "node_modules", ".venv", "venv", "__pycache__", ".aws-sam", ".serverless", ".terraform",
+         ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+    )

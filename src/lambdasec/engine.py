@@ -1,0 +1,123 @@
+"""Run rules over an inventory and apply every filter in one place.
+
+Rules never filter themselves: rule selection, severity and confidence thresholds and
+suppressions (template metadata, comments, config file) all happen here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import Config, ConfigError
+from .model.findings import Confidence, Finding, NotEvaluated, Report, Severity, Suppression
+from .model.inventory import Inventory
+from .rules.base import Context, Rule
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    rules: Sequence[str] = ()  # only these (codes or slugs); empty = all
+    skip_rules: Sequence[str] = ()
+    min_severity: Severity = Severity.INFO
+    min_confidence: Confidence = Confidence.LOW
+    config: Config = field(default_factory=Config)
+    now: dt.datetime | None = None
+
+
+def select_rules(all_rules: Sequence[Rule], only: Iterable[str], skip: Iterable[str]) -> list[Rule]:
+    def lookup(ident: str) -> Rule:
+        for rule in all_rules:
+            if ident.upper() == rule.code or ident.lower() == rule.slug:
+                return rule
+        raise ConfigError(f"unknown rule: {ident} (see `lambdasec rules`)")
+
+    chosen = [lookup(i) for i in only] if only else list(all_rules)
+    skipped = {lookup(i).code for i in skip}
+    return [rule for rule in chosen if rule.code not in skipped]
+
+
+def fingerprint(finding: Finding) -> str:
+    """Stable across line shifts: built from the rule, file, resource and path inside the document."""
+    parts = [
+        finding.rule_id, finding.location.file or finding.location.arn or "", finding.resource_id,
+        "/".join(finding.location.path),
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def _suppression(finding: Finding, inventory: Inventory, config: Config) -> Suppression | None:
+    resource = inventory.get(finding.resource_key)
+    if resource is not None:
+        for ident in (finding.rule_id, finding.slug):
+            if ident in resource.suppressions:
+                return Suppression(resource.suppressions[ident], "template")
+    for entry in config.suppressions:
+        if entry.matches(finding.rule_id, finding.slug, finding.resource_id, finding.location.file):
+            return Suppression(entry.reason, "config")
+    return None
+
+
+def evaluate(
+    inventory: Inventory,
+    rules: Sequence[Rule],
+    settings: ScanSettings,
+    *,
+    scanned_files: Sequence[str] = (),
+    root: str = "",
+) -> Report:
+    now = settings.now or dt.datetime.now(dt.timezone.utc)
+    options: dict[str, Any] = dict(settings.config.rule_options)
+    inventory.own_accounts |= set(options.get("own_accounts", []))
+    context = Context(now=now, options=options)
+    findings: list[Finding] = []
+    suppressed: list[Finding] = []
+    not_evaluated: list[NotEvaluated] = []
+    for rule in rules:
+        for outcome in rule.run(inventory, context):
+            if isinstance(outcome, NotEvaluated):
+                not_evaluated.append(outcome)
+                continue
+            if outcome.severity < settings.min_severity or outcome.confidence < settings.min_confidence:
+                continue
+            outcome.fingerprint = fingerprint(outcome)
+            outcome.suppression = _suppression(outcome, inventory, settings.config)
+            (suppressed if outcome.suppression else findings).append(outcome)
+    order = _sort_key
+    return Report(
+        findings=sorted(findings, key=order),
+        coverage_gaps=list(dict.fromkeys(inventory.coverage_gaps)),
+        not_evaluated=not_evaluated,
+        suppressed=sorted(suppressed, key=order),
+        scanned_files=list(scanned_files),
+        root=root,
+        rules_run=[rule.code for rule in rules],
+        tool_version=__version__,
+    )
+
+
+def _sort_key(finding: Finding) -> tuple[Any, ...]:
+    return (-finding.severity, finding.location.file, finding.location.line or 0, finding.rule_id,
+            finding.resource_id, finding.fingerprint)
+
+
+def scan(paths: Sequence[Path], settings: ScanSettings) -> Report:
+    from .collectors.discovery import collect
+    from .collectors.options import CollectOptions
+    from .rules.registry import all_rules
+
+    rules = select_rules(all_rules(), settings.rules or settings.config.rules,
+                         [*settings.skip_rules, *settings.config.skip_rules])
+    options = CollectOptions(parameter_values=_parameters(settings.config.parameters))
+    inventory, scanned = collect(paths, options)
+    root = str(paths[0]) if len(paths) == 1 else "."
+    return evaluate(inventory, rules, settings, scanned_files=scanned, root=root)
+
+
+def _parameters(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {str(k): v for k, v in values.items()}

@@ -1,0 +1,99 @@
+"""Severity, confidence, findings and the report."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from .inventory import CoverageGap
+from .location import Location
+
+
+class Severity(enum.IntEnum):
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        return cls[text.strip().upper()]
+
+
+class Confidence(enum.IntEnum):
+    LOW = 0
+    MEDIUM = 1
+    HIGH = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Confidence:
+        return cls[text.strip().upper()]
+
+
+CATEGORIES = (
+    "exposure", "identity", "secrets", "encryption", "code-integrity",
+    "network", "runtime", "observability", "resilience", "threat",
+)
+
+
+@dataclass(frozen=True)
+class Suppression:
+    reason: str
+    source: str  # "template" (metadata or comment) | "config"
+
+
+@dataclass
+class Finding:
+    rule_id: str
+    slug: str
+    title: str
+    severity: Severity
+    confidence: Confidence
+    category: str
+    message: str
+    resource_id: str
+    resource_type: str
+    location: Location
+    functions: list[str] = field(default_factory=list)
+    remediation: str = ""
+    # Extra facts that make the finding stable and scriptable (never secrets).
+    evidence: dict[str, Any] = field(default_factory=dict)
+    resource_key: str = ""
+    fingerprint: str = ""
+    suppression: Suppression | None = None
+
+
+@dataclass(frozen=True)
+class NotEvaluated:
+    """A rule could not judge a resource because data it needs is missing or unresolved."""
+
+    rule_id: str
+    resource_id: str
+    reason: str
+    location: Location = field(default_factory=Location)
+
+
+@dataclass
+class Report:
+    findings: list[Finding]
+    coverage_gaps: list[CoverageGap]
+    not_evaluated: list[NotEvaluated]
+    suppressed: list[Finding]
+    scanned_files: list[str]
+    root: str
+    rules_run: list[str]
+    tool_version: str
+
+    @property
+    def incomplete(self) -> bool:
+        return bool(self.coverage_gaps)

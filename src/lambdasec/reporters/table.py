@@ -1,0 +1,86 @@
+"""Terminal output: findings grouped by function, coloured by severity, then gaps and a summary line."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from ..model.findings import Finding, Report, Severity
+from ..rules.base import Rule
+
+_STYLE = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+
+
+def _group(findings: Sequence[Finding]) -> dict[str, list[Finding]]:
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if len(finding.functions) == 1:
+            title = f"function {finding.functions[0]}"
+        elif finding.functions:
+            title = "functions " + ", ".join(finding.functions)
+        else:
+            title = "template and account"
+        groups.setdefault(title, []).append(finding)
+    # The groups with the most severe findings first.
+    return dict(sorted(groups.items(), key=lambda item: (-max(f.severity for f in item[1]), item[0])))
+
+
+def render(report: Report, rules: Sequence[Rule] = (), **options: Any) -> str:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=bool(options.get("color")), no_color=not options.get("color"),
+                      width=int(options.get("width", 120)), highlight=False, soft_wrap=False)
+    for title, findings in _group(report.findings).items():
+        table = Table(title=escape(title), title_justify="left", show_lines=False, expand=True)
+        table.add_column("severity", no_wrap=True)
+        table.add_column("rule", no_wrap=True)
+        table.add_column("finding", ratio=3)
+        table.add_column("location", ratio=1, overflow="fold")
+        for f in findings:
+            table.add_row(
+                f"[{_STYLE[f.severity]}]{f.severity.label}[/]",
+                f"{f.rule_id}\n[dim]{f.slug}[/]",
+                f"{escape(f.message)}\n[dim]confidence {f.confidence.label} · {escape(f.resource_id)}[/]",
+                escape(f.location.display()),
+            )
+        console.print(table)
+    if options.get("show_suppressed") and report.suppressed:
+        console.print("[bold]Suppressed[/]")
+        for f in report.suppressed:
+            reason = f.suppression.reason if f.suppression else ""
+            console.print(f"  {f.rule_id} {escape(f.resource_id)} ({escape(f.location.display())}): "
+                          f"[dim]{escape(reason)}[/]")
+    if report.coverage_gaps:
+        console.print(f"[bold magenta]Coverage gaps ({len(report.coverage_gaps)}): the scan did not see everything[/]")
+        for gap in report.coverage_gaps:
+            console.print(f"  [magenta]{gap.kind}[/] {escape(gap.location.display())}: {escape(gap.message)}")
+    if report.not_evaluated:
+        console.print(f"[dim]{len(report.not_evaluated)} check(s) not evaluated for lack of data "
+                      "(see -f json: not_evaluated)[/]")
+    console.print(_summary_line(report))
+    return buffer.getvalue()
+
+
+def _summary_line(report: Report) -> str:
+    counts = {s: 0 for s in Severity}
+    for f in report.findings:
+        counts[f.severity] += 1
+    parts = [f"[{_STYLE[s]}]{counts[s]} {s.label}[/]" for s in sorted(Severity, reverse=True) if counts[s]]
+    functions = len({fn for f in report.findings for fn in f.functions})
+    text = (f"{len(report.findings)} finding(s)" + (f" ({', '.join(parts)})" if parts else "")
+            + f" in {functions} function(s), {len(report.scanned_files)} file(s) scanned")
+    if report.suppressed:
+        text += f", {len(report.suppressed)} suppressed"
+    if report.coverage_gaps:
+        text += f", [bold magenta]{len(report.coverage_gaps)} coverage gap(s): incomplete scan[/]"
+    return text

@@ -1,0 +1,115 @@
+"""What a rule is: a small declarative object plus a pure check function."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from ..model.findings import CATEGORIES, Confidence, Finding, NotEvaluated, Severity
+from ..model.inventory import Function, Inventory, Resource
+from ..model.location import Location
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a rule may depend on besides the inventory: no clock or config reads of its own."""
+
+    now: dt.datetime
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def option(self, name: str, default: Any) -> Any:
+        return self.options.get(name, default)
+
+
+Outcome = Union[Finding, NotEvaluated]
+Check = Callable[[Inventory, Context], Iterable[Outcome]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str  # permanent, never reused: "EXP001"
+    slug: str  # permanent kebab-case name of the bad pattern: "function-url-auth-none"
+    title: str
+    severity: Severity
+    confidence: Confidence
+    category: str
+    rationale: str
+    remediation: str
+    check: Check = field(repr=False, compare=False)
+    snippets: Mapping[str, str] = field(default_factory=dict)  # "cloudformation" | "sam" | "terraform" -> text
+    references: tuple[str, ...] = ()
+    # Equivalent checks in other tools: {"checkov": (...), "prowler": (...), "kics": (...), "securityhub": (...)}
+    anchors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.category not in CATEGORIES:
+            raise ValueError(f"{self.code}: unknown category {self.category!r}")
+        if self.title.lower().startswith("ensure"):
+            raise ValueError(f"{self.code}: titles name the problem, they do not start with 'Ensure'")
+
+    def run(self, inventory: Inventory, context: Context) -> list[Outcome]:
+        return list(self.check(inventory, context))
+
+    def finding(
+        self,
+        inventory: Inventory,
+        resource: Resource,
+        message: str,
+        *,
+        location: Location | None = None,
+        confidence: Confidence | None = None,
+        functions: Iterable[Function] | None = None,
+        evidence: dict[str, Any] | None = None,
+    ) -> Finding:
+        affected = list(functions) if functions is not None else affected_functions(inventory, resource)
+        return Finding(
+            rule_id=self.code,
+            slug=self.slug,
+            title=self.title,
+            severity=self.severity,
+            confidence=self.confidence if confidence is None else confidence,
+            category=self.category,
+            message=message,
+            resource_id=resource.id,
+            resource_type=resource.type,
+            resource_key=resource.key,
+            location=location or resource.location,
+            functions=sorted({fn.id for fn in affected}),
+            remediation=self.remediation,
+            evidence=dict(evidence or {}),
+        )
+
+    def not_evaluated(self, resource: Resource, reason: str) -> NotEvaluated:
+        return NotEvaluated(self.code, resource.id, reason, resource.location)
+
+
+def affected_functions(inventory: Inventory, resource: Resource) -> list[Function]:
+    """The functions a resource's weakness reaches: itself, the users of a role, the target of a permission."""
+    from ..model.inventory import (
+        CodeSigningConfig,
+        EventInvokeConfig,
+        EventSource,
+        FunctionUrl,
+        LayerVersion,
+        Permission,
+        Role,
+    )
+
+    if isinstance(resource, Function):
+        return [resource]
+    if isinstance(resource, Role):
+        return inventory.functions_using_role(resource)
+    if isinstance(resource, (Permission, FunctionUrl, EventInvokeConfig, EventSource)):
+        fn = inventory.function_for(resource.function)
+        return [fn] if fn else []
+    if isinstance(resource, CodeSigningConfig):
+        return [f for f in inventory.functions if inventory.get(f.code_signing_config) is resource]
+    if isinstance(resource, LayerVersion):
+        return [f for f in inventory.functions if any(inventory.get(layer) is resource for layer in f.layers)]
+    fn_ref = getattr(resource, "function", None)
+    if fn_ref is not None:
+        fn = inventory.function_for(fn_ref)
+        return [fn] if fn else []
+    return []

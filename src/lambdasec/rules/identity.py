@@ -1,0 +1,5 @@
+"""Placeholder until the module lands."""
+
+from .base import Rule
+
+RULES: tuple[Rule, ...] = ()

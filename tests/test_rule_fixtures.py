@@ -1,0 +1,71 @@
+"""Every rule runs on its own fail/pass fixtures through the real scanner.
+
+In a `.fail.` fixture the rule flags exactly the resources whose logical id starts with
+`Fail` (SAM-generated resources count as the SAM resource they come from); in a
+`.pass.` fixture it flags nothing. Fixtures must scan without coverage gaps.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import lambdasec
+from lambdasec.collectors.cloudformation.loader import load_template_text
+from lambdasec.model.findings import Finding
+from lambdasec.rules.registry import all_rules
+
+from .conftest import FIXTURE_CLOCK, FIXTURES
+
+FIXTURE_FILES = sorted(p for p in FIXTURES.iterdir() if ".fail." in p.name or ".pass." in p.name)
+
+
+def _code(path: Path) -> str:
+    return path.name.split(".", 1)[0].split("-", 1)[0]
+
+
+def _source_ids(path: Path) -> list[str]:
+    document = load_template_text(path.read_text(), is_json=path.suffix == ".json")
+    return list(document["Resources"])
+
+
+def _origin(finding: Finding, source_ids: list[str]) -> str:
+    path = finding.location.path
+    generated = path[1] if len(path) > 1 and path[0] == "Resources" else finding.resource_id
+    for source_id in sorted(source_ids, key=len, reverse=True):
+        if generated.startswith(source_id):
+            return source_id
+    return generated
+
+
+def test_every_rule_has_fail_and_pass_fixtures() -> None:
+    missing = []
+    for rule in all_rules():
+        kinds = {".fail." if ".fail." in p.name else ".pass." for p in FIXTURE_FILES if _code(p) == rule.code}
+        if kinds != {".fail.", ".pass."}:
+            missing.append(rule.code)
+    assert missing == []
+
+
+def test_every_fixture_belongs_to_a_rule() -> None:
+    codes = {rule.code for rule in all_rules()}
+    assert sorted(p.name for p in FIXTURE_FILES if _code(p) not in codes) == []
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.name)
+def test_fixture(path: Path) -> None:
+    code = _code(path)
+    report = lambdasec.scan_paths([path], rules=[code], now=FIXTURE_CLOCK)
+    assert [g.message for g in report.coverage_gaps] == []
+    source_ids = _source_ids(path)
+    flagged = {_origin(f, source_ids) for f in report.findings}
+    expected = {i for i in source_ids if i.startswith("Fail")} if ".fail." in path.name else set()
+    assert flagged == expected
+    if ".fail." in path.name:
+        assert expected, "a fail fixture needs at least one resource named Fail*"
+    for finding in report.findings:
+        assert finding.rule_id == code
+        assert finding.location.file == path.name
+        assert finding.location.line is not None and finding.location.line > 0
+        assert finding.message
