@@ -72,9 +72,11 @@ def _route(logical_id: str, authorization: str, method: str = "GET", api_key: bo
 def _inventory(*resources: Any, own_accounts: set[str] | None = None) -> Inventory:
     inventory = Inventory(own_accounts=set(own_accounts or ()))
     inventory.add(inventory.functions, _function("Fn", name="orders"))
-    buckets = {Permission: inventory.permissions, FunctionUrl: inventory.function_urls,
-               ApiRoute: inventory.api_routes, LayerPermission: inventory.layer_permissions,
-               LayerVersion: inventory.layers, Function: inventory.functions}
+    buckets: dict[type, list[Any]] = {
+        Permission: inventory.permissions, FunctionUrl: inventory.function_urls,
+        ApiRoute: inventory.api_routes, LayerPermission: inventory.layer_permissions,
+        LayerVersion: inventory.layers, Function: inventory.functions,
+    }
     for resource in resources:
         inventory.add(buckets[type(resource)], resource)
     return inventory
@@ -157,7 +159,7 @@ def test_exp001_flags_auth_none_only() -> None:
 
 def test_exp001_points_at_the_auth_type_property() -> None:
     url = _url("OpenUrl", "NONE")
-    url.property_locations["AuthType"] = Location(file=FILE, line=9, path=("Resources", "OpenUrl", "AuthType"))
+    url.property_locations["AuthType"] = Location(file=FILE, line=9)
     finding = _only_finding(_run(EXP001, _inventory(url)))
     assert finding.location.line == 9
 
@@ -348,7 +350,9 @@ def test_exp006_unknown_principal_is_not_evaluated() -> None:
 
 
 # ---------------------------------------------------------------- EXP007
-def _layer_permission(logical_id: str, principal: Value, organization_id: Value | None = None) -> LayerPermission:
+def _layer_permission(
+    logical_id: str, principal: Value, organization_id: Value | None = None
+) -> LayerPermission:
     return LayerPermission(**_common(logical_id, "AWS::Lambda::LayerVersionPermission"),
                            layer=ResourceRef(_key("SharedLayer")), action="lambda:GetLayerVersion",
                            principal=principal, organization_id=organization_id)

@@ -153,6 +153,8 @@ def test_detects_secret(name: str, value: str, kind: str, confidence: Confidence
         ("AUTH_TYPE", "AWS_IAM"),
         ("ENABLE_AUTH", "true"),
         ("COGNITO_AUTH_FLOW", "USER_PASSWORD_AUTH"),
+        ("AUTH_USER_POOL", "eu-west-1_AbC123xyz"),
+        ("ADMIN_PASSWORD_HASH", "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"),
         ("API_KEY", "short1"),
         ("API_KEY", "my-service-prod"),
         ("SECRET", "not a secret at all 42"),

@@ -192,6 +192,9 @@ _DESCRIPTOR_WORDS = frozenset({
     "rotation", "algorithm", "alg", "provider", "issuer", "audience", "scope", "scopes", "domain",
     "location", "dir", "directory", "prefix", "suffix", "format", "field", "table", "bucket", "queue",
     "topic", "store", "level", "strategy", "method", "label", "template", "source", "ref", "kms",
+    "urls", "uris", "arns", "paths", "files", "hosts", "server", "servers", "pool", "flow", "user",
+    "username", "users", "login", "email", "group", "role", "account", "tenant", "hash", "hashed",
+    "digest", "min", "max", "minimum", "maximum", "rounds", "iterations",
 })
 _NOT_SENSITIVE_WORDS = frozenset({"public"})  # PUBLIC_KEY, STRIPE_PUBLIC_TOKEN
 

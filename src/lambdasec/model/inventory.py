@@ -143,6 +143,8 @@ class Permission(Resource):
     principal_org_id: Value | None = None
     event_source_token: Value | None = None
     function_url_auth_type: Value | None = None
+    # lambda:InvokeFunction granted only for calls that come through the function URL.
+    invoked_via_function_url: bool = False
 
 
 @dataclass

@@ -43,12 +43,13 @@ def _distinct(values: Sequence[Value]) -> list[Value]:
 def _check_not_in_vpc(inventory: Inventory, context: Context) -> Iterator[Outcome]:
     for fn in inventory.functions:
         if fn.vpc is None:
-            yield NOT_IN_VPC.finding(inventory, fn, f"function {fn.id} has no VpcConfig: it runs outside any VPC")
+            yield NOT_IN_VPC.finding(
+                inventory, fn, f"function {fn.id} has no VpcConfig: it runs outside any VPC")
         elif isinstance(fn.vpc.subnet_ids, Unresolved):
             # Subnets given at deploy time still attach the function; only a condition may remove them.
             if _maybe_absent(fn.vpc.subnet_ids):
                 yield NOT_IN_VPC.not_evaluated(
-                    fn, f"VpcConfig depends on a condition not known statically ({fn.vpc.subnet_ids.expression})")
+                    fn, f"VpcConfig depends on a condition ({fn.vpc.subnet_ids.expression})")
         elif not fn.vpc.subnet_ids:
             yield NOT_IN_VPC.finding(
                 inventory, fn, f"function {fn.id} has a VpcConfig with no subnets: it runs outside any VPC",
@@ -64,16 +65,16 @@ NOT_IN_VPC = Rule(
     category="network",
     rationale=(
         "A function outside a VPC has unrestricted outbound access to the internet, so code that is "
-        "compromised (a vulnerable dependency, an injected payload) can exfiltrate data or call any endpoint "
-        "with no network control. Attaching the function to private subnets lets security groups, NACLs, "
-        "VPC endpoints and DNS firewalls restrict and log where it can connect."
+        "compromised (a vulnerable dependency, an injected payload) can exfiltrate data or call any "
+        "endpoint with no network control. Attaching the function to private subnets lets security "
+        "groups, NACLs, VPC endpoints and DNS firewalls restrict and log where it can connect."
     ),
     remediation=(
-        "Attach the function to private subnets of a VPC with `VpcConfig` (at least two subnets in different "
-        "availability zones and a dedicated security group), give its role the "
-        "`AWSLambdaVPCAccessExecutionRole` permissions, and reach AWS services through VPC endpoints or a NAT "
-        "gateway with restricted egress. Functions that only need public AWS APIs and handle no sensitive data "
-        "may accept this finding with a suppression."
+        "Attach the function to private subnets of a VPC with `VpcConfig` (at least two subnets in "
+        "different availability zones and a dedicated security group), give its role the "
+        "`AWSLambdaVPCAccessExecutionRole` permissions, and reach AWS services through VPC endpoints or a "
+        "NAT gateway with restricted egress. Functions that only need public AWS APIs and handle no "
+        "sensitive data may accept this finding with a suppression."
     ),
     check=_check_not_in_vpc,
     snippets={
@@ -141,7 +142,8 @@ def _check_single_az(inventory: Inventory, context: Context) -> Iterator[Outcome
         if len(subnets) == 1:
             yield SINGLE_AZ.finding(
                 inventory, fn, f"function {fn.id} is attached to a single subnet ({subnets[0]}), so a single "
-                "availability zone", location=fn.at("VpcConfig.SubnetIds"), evidence={"subnets": [str(subnets[0])]})
+                "availability zone", location=fn.at("VpcConfig.SubnetIds"),
+                evidence={"subnets": [str(subnets[0])]})
         elif subnets:
             yield from _judge_zones(inventory, fn, subnets)
 
@@ -150,13 +152,13 @@ def _judge_zones(inventory: Inventory, fn: Function, subnets: list[Value]) -> It
     zones = [_zone_key(inventory, subnet) for subnet in subnets]
     known = [zone for zone in zones if zone is not None]
     if len(known) != len(zones) or len({kind for kind, _ in known}) > 1:
-        yield SINGLE_AZ.not_evaluated(fn, "the availability zones of its subnets are not all known statically")
+        yield SINGLE_AZ.not_evaluated(fn, "the availability zones of its subnets are not all known")
         return
     if len(set(known)) == 1:
         zone = known[0][1]
         yield SINGLE_AZ.finding(
-            inventory, fn, f"all {len(subnets)} subnets of function {fn.id} ({_names(subnets)}) are in the same "
-            f"availability zone ({zone})", location=fn.at("VpcConfig.SubnetIds"),
+            inventory, fn, f"all {len(subnets)} subnets of function {fn.id} ({_names(subnets)}) are in "
+            f"the same availability zone ({zone})", location=fn.at("VpcConfig.SubnetIds"),
             evidence={"subnets": [str(s) for s in subnets], "availability_zone": zone})
 
 
@@ -168,13 +170,15 @@ SINGLE_AZ = Rule(
     confidence=Confidence.HIGH,
     category="network",
     rationale=(
-        "A function attached to a VPC can only run in the availability zones of its subnets. With one subnet, "
-        "or several subnets in the same zone, an outage of that zone (or exhaustion of its IP addresses) stops "
-        "the function entirely, which turns a zonal incident into a loss of availability of the service."
+        "A function attached to a VPC can only run in the availability zones of its subnets. With one "
+        "subnet, or several subnets in the same zone, an outage of that zone (or exhaustion of its IP "
+        "addresses) stops the function entirely, which turns a zonal incident into a loss of availability "
+        "of the service."
     ),
     remediation=(
-        "List at least two subnets in different availability zones in the function's `VpcConfig.SubnetIds`, "
-        "each with a route to the endpoints the function needs (VPC endpoints or a NAT gateway per zone)."
+        "List at least two subnets in different availability zones in the function's "
+        "`VpcConfig.SubnetIds`, each with a route to the endpoints the function needs (VPC endpoints or a "
+        "NAT gateway per zone)."
     ),
     check=_check_single_az,
     snippets={
@@ -258,7 +262,9 @@ def _all_traffic(rule: SecurityGroupRule) -> bool | None:
         return True
     if isinstance(rule.from_port, Unresolved) or isinstance(rule.to_port, Unresolved):
         return None
-    return rule.from_port is not None and rule.to_port is not None and rule.from_port <= 0 and rule.to_port >= 65535
+    if rule.from_port is None or rule.to_port is None:
+        return False
+    return rule.from_port <= 0 and rule.to_port >= 65535
 
 
 def _is_open(rule: SecurityGroupRule) -> bool | None:
@@ -281,8 +287,8 @@ def _check_open_egress(inventory: Inventory, context: Context) -> Iterator[Outco
         users = _names([fn.id for fn in functions])
         if not group.egress:  # no rule declared (or an empty list): AWS adds its allow-all egress rule
             yield OPEN_EGRESS.finding(
-                inventory, group, f"security group {group.id} (used by {users}) declares no egress rule, so AWS "
-                "adds its default rule allowing all outbound traffic to 0.0.0.0/0", functions=functions,
+                inventory, group, f"security group {group.id} (used by {users}) declares no egress rule, so "
+                "AWS adds its default rule allowing all outbound traffic to 0.0.0.0/0", functions=functions,
                 evidence={"egress": "aws-default-allow-all"})
             continue
         verdicts = [(rule, _is_open(rule)) for rule in group.egress]
@@ -305,10 +311,10 @@ OPEN_EGRESS = Rule(
     confidence=Confidence.HIGH,
     category="network",
     rationale=(
-        "Putting a function in a VPC only limits what it can reach if its security group restricts egress. "
-        "A group with no egress rule (AWS then adds an allow-all rule) or with a rule allowing every protocol "
-        "or every port to 0.0.0.0/0 or ::/0 lets compromised function code open connections to any host, "
-        "the usual path for data exfiltration and command-and-control."
+        "Putting a function in a VPC only limits what it can reach if its security group restricts "
+        "egress. A group with no egress rule (AWS then adds an allow-all rule) or with a rule allowing "
+        "every protocol or every port to 0.0.0.0/0 or ::/0 lets compromised function code open "
+        "connections to any host, the usual path for data exfiltration and command-and-control."
     ),
     remediation=(
         "Declare explicit `SecurityGroupEgress` rules on the function's security group allowing only the "
@@ -413,7 +419,7 @@ def _check_public_subnet(inventory: Inventory, context: Context) -> Iterator[Out
                 evidence={"public_subnets": sorted({str(s) for s, _, _ in public}),
                           "route_tables": sorted({str(t) for _, t, _ in public})})
         elif unknown:
-            yield PUBLIC_SUBNET.not_evaluated(fn, "a default route of its subnets has a target not known statically")
+            yield PUBLIC_SUBNET.not_evaluated(fn, "a default route of its subnets has an unknown target")
 
 
 PUBLIC_SUBNET = Rule(
@@ -425,14 +431,15 @@ PUBLIC_SUBNET = Rule(
     category="network",
     rationale=(
         "Lambda never gives its network interfaces public IP addresses, so a function in a subnet whose "
-        "default route goes to an internet gateway has no working internet access, and the usual workarounds "
-        "(opening the security group, attaching elastic IPs to the function's interfaces) expose it. It also "
-        "places the function next to internet-facing resources instead of in an isolated private tier."
+        "default route goes to an internet gateway has no working internet access, and the usual "
+        "workarounds (opening the security group, attaching elastic IPs to the function's interfaces) "
+        "expose it. It also places the function next to internet-facing resources instead of in an "
+        "isolated private tier."
     ),
     remediation=(
-        "Attach the function only to private subnets whose default route goes to a NAT gateway (or that have "
-        "no default route and reach AWS services through VPC endpoints). Keep internet gateways for the "
-        "route tables of public subnets that hold load balancers or NAT gateways."
+        "Attach the function only to private subnets whose default route goes to a NAT gateway (or that "
+        "have no default route and reach AWS services through VPC endpoints). Keep internet gateways for "
+        "the route tables of public subnets that hold load balancers or NAT gateways."
     ),
     check=_check_public_subnet,
     snippets={

@@ -28,7 +28,8 @@ def _check_tracing(inventory: Inventory, context: Context) -> Iterator[Outcome]:
         if isinstance(mode, (Unresolved, ResourceRef)):
             yield TRACING.not_evaluated(fn, f"the tracing mode is known only at deploy time ({mode})")
         elif mode is None:
-            yield TRACING.finding(inventory, fn, f"function {fn.id} has no TracingConfig: X-Ray active tracing is off")
+            yield TRACING.finding(
+                inventory, fn, f"function {fn.id} has no TracingConfig: X-Ray active tracing is off")
         else:
             yield TRACING.finding(
                 inventory, fn, f"function {fn.id} has tracing mode {mode}: X-Ray active tracing is off",
@@ -43,13 +44,14 @@ TRACING = Rule(
     confidence=Confidence.HIGH,
     category="observability",
     rationale=(
-        "Without active tracing, a function only records a trace when its caller already sampled one, so most "
-        "invocations leave no record of the downstream calls they made. During an incident, traces show which "
-        "services, tables and external endpoints an invocation reached, which logs alone rarely reconstruct."
+        "Without active tracing, a function only records a trace when its caller already sampled one, so "
+        "most invocations leave no record of the downstream calls they made. During an incident, traces "
+        "show which services, tables and external endpoints an invocation reached, which logs alone "
+        "rarely reconstruct."
     ),
     remediation=(
-        "Set `TracingConfig.Mode` to `Active` (SAM: `Tracing: Active`, or in `Globals.Function`) and give the "
-        "execution role the `xray:PutTraceSegments` and `xray:PutTelemetryRecords` permissions (the "
+        "Set `TracingConfig.Mode` to `Active` (SAM: `Tracing: Active`, or in `Globals.Function`) and give "
+        "the execution role the `xray:PutTraceSegments` and `xray:PutTelemetryRecords` permissions (the "
         "`AWSXRayDaemonWriteAccess` managed policy)."
     ),
     check=_check_tracing,
@@ -104,7 +106,8 @@ def _check_retention(inventory: Inventory, context: Context) -> Iterator[Outcome
     for group in inventory.log_groups:
         retention = group.retention_days
         if isinstance(retention, Unresolved) and _maybe_absent(retention):
-            yield RETENTION.not_evaluated(group, f"the retention depends on a condition ({retention.expression})")
+            yield RETENTION.not_evaluated(
+                group, f"the retention depends on a condition ({retention.expression})")
         elif retention is None:
             name = group.name if isinstance(group.name, str) else group.id
             yield RETENTION.finding(
@@ -121,15 +124,15 @@ RETENTION = Rule(
     category="observability",
     rationale=(
         "A log group without a retention period keeps every event forever. Function logs often contain "
-        "request payloads, identifiers and sometimes tokens printed by mistake, so keeping them indefinitely "
-        "widens what a leak of the logs exposes and usually breaks the data-retention policy; an explicit "
-        "retention also documents how long evidence is available for investigations."
+        "request payloads, identifiers and sometimes tokens printed by mistake, so keeping them "
+        "indefinitely widens what a leak of the logs exposes and usually breaks the data-retention "
+        "policy; an explicit retention also documents how long evidence is available for investigations."
     ),
     remediation=(
-        "Set `RetentionInDays` on every log group, including the `/aws/lambda/<function name>` groups that "
-        "Lambda would otherwise create itself with no expiry (declare them in the template), choosing the "
-        "period your investigation and compliance needs require; export older logs to an archive if they must "
-        "be kept longer."
+        "Set `RetentionInDays` on every log group, including the `/aws/lambda/<function name>` groups "
+        "that Lambda would otherwise create itself with no expiry (declare them in the template), "
+        "choosing the period your investigation and compliance needs require; export older logs to an "
+        "archive if they must be kept longer."
     ),
     check=_check_retention,
     snippets={
@@ -237,17 +240,17 @@ TRAIL = Rule(
     confidence=Confidence.HIGH,
     category="observability",
     rationale=(
-        "CloudTrail records Lambda management calls by default, but `Invoke` is a data event that a trail only "
-        "logs when an event selector asks for `AWS::Lambda::Function` data. Without it there is no record of "
-        "who invoked which function, from where and when, which is the first question when a function is "
-        "abused with stolen credentials. A trail that is not logging records nothing at all."
+        "CloudTrail records Lambda management calls by default, but `Invoke` is a data event that a trail "
+        "only logs when an event selector asks for `AWS::Lambda::Function` data. Without it there is no "
+        "record of who invoked which function, from where and when, which is the first question when a "
+        "function is abused with stolen credentials. A trail that is not logging records nothing at all."
     ),
     remediation=(
-        "Keep `IsLogging: true` and add an event selector for Lambda data events: a classic `EventSelectors` "
-        "entry with a `DataResources` item of type `AWS::Lambda::Function` (value `arn:aws:lambda` for all "
-        "functions), or an advanced event selector with `eventCategory` equal to `Data` and `resources.type` "
-        "equal to `AWS::Lambda::Function`. Data events are billed per event: scope them to sensitive functions "
-        "if needed."
+        "Keep `IsLogging: true` and add an event selector for Lambda data events: a classic "
+        "`EventSelectors` entry with a `DataResources` item of type `AWS::Lambda::Function` (value "
+        "`arn:aws:lambda` for all functions), or an advanced event selector with `eventCategory` equal to "
+        "`Data` and `resources.type` equal to `AWS::Lambda::Function`. Data events are billed per event: "
+        "scope them to sensitive functions if needed."
     ),
     check=_check_trail,
     snippets={

@@ -16,13 +16,18 @@ def _maybe_absent(value: object) -> bool:
 
 
 # ---------------------------------------------------------------- RES001
+_INVOKER_NAMES = {
+    "s3": "S3", "sns": "SNS", "events": "EventBridge", "logs": "CloudWatch Logs", "iot": "AWS IoT",
+    "ses": "SES", "config": "AWS Config", "codecommit": "CodeCommit", "cloudformation": "CloudFormation",
+}
+
 def _async_triggers(inventory: Inventory) -> dict[str, set[str]]:
     """Function key -> the kinds of asynchronous invokers known for it."""
     triggers: dict[str, set[str]] = {}
     for source in inventory.event_sources:
         fn = inventory.function_for(source.function) if source.invocation == "async" else None
         if fn is not None:
-            triggers.setdefault(fn.key, set()).add(source.kind or "async invoker")
+            triggers.setdefault(fn.key, set()).add(source.kind or "another service")
     return triggers
 
 
@@ -43,7 +48,8 @@ def _check_failure_destination(inventory: Inventory, context: Context) -> Iterat
         if any(d is not None for d in destinations):
             yield FAILURE_DESTINATION.not_evaluated(fn, "its failure destination depends on a condition")
             continue
-        invoked_by = f"invoked asynchronously by {', '.join(sorted(kinds))}" if kinds else (
+        names = sorted({_INVOKER_NAMES.get(kind, kind) for kind in kinds})
+        invoked_by = f"invoked asynchronously by {', '.join(names)}" if kinds else (
             "configured for asynchronous invocation (EventInvokeConfig)")
         yield FAILURE_DESTINATION.finding(
             inventory, fn, f"function {fn.id} is {invoked_by} but has no dead-letter queue or on-failure "
@@ -59,15 +65,16 @@ FAILURE_DESTINATION = Rule(
     confidence=Confidence.HIGH,
     category="resilience",
     rationale=(
-        "When S3, SNS, EventBridge or another service invokes a function asynchronously, Lambda queues the "
-        "event, retries it twice and then discards it unless a dead-letter queue or an on-failure destination "
-        "is configured. Failed events (including those an attacker makes fail on purpose, or security events "
-        "a function was meant to process) then disappear without a trace and cannot be replayed."
+        "When S3, SNS, EventBridge or another service invokes a function asynchronously, Lambda queues "
+        "the event, retries it twice and then discards it unless a dead-letter queue or an on-failure "
+        "destination is configured. Failed events (including those an attacker makes fail on purpose, or "
+        "security events a function was meant to process) then disappear without a trace and cannot be "
+        "replayed."
     ),
     remediation=(
-        "Configure an on-failure destination (`AWS::Lambda::EventInvokeConfig` `DestinationConfig.OnFailure`, "
-        "SAM `EventInvokeConfig`) to an SQS queue, SNS topic, EventBridge bus or S3 bucket, or a "
-        "`DeadLetterConfig` queue or topic, and alarm on messages arriving there."
+        "Configure an on-failure destination (`AWS::Lambda::EventInvokeConfig` "
+        "`DestinationConfig.OnFailure`, SAM `EventInvokeConfig`) to an SQS queue, SNS topic, EventBridge "
+        "bus or S3 bucket, or a `DeadLetterConfig` queue or topic, and alarm on messages arriving there."
     ),
     check=_check_failure_destination,
     snippets={
@@ -121,10 +128,11 @@ def _check_reserved_concurrency(inventory: Inventory, context: Context) -> Itera
         limit = fn.reserved_concurrency
         if limit is None:
             yield RESERVED_CONCURRENCY.finding(
-                inventory, fn, f"function {fn.id} has no ReservedConcurrentExecutions: it can scale up to the "
-                "account's whole unreserved concurrency")
+                inventory, fn, f"function {fn.id} has no ReservedConcurrentExecutions: it can scale up to "
+                "the account's whole unreserved concurrency")
         elif _maybe_absent(limit):
-            yield RESERVED_CONCURRENCY.not_evaluated(fn, f"its reserved concurrency depends on a condition ({limit})")
+            yield RESERVED_CONCURRENCY.not_evaluated(
+                fn, f"its reserved concurrency depends on a condition ({limit})")
 
 
 RESERVED_CONCURRENCY = Rule(
@@ -135,15 +143,15 @@ RESERVED_CONCURRENCY = Rule(
     confidence=Confidence.HIGH,
     category="resilience",
     rationale=(
-        "Without reserved concurrency a function shares the account's regional concurrency pool: a flood of "
-        "requests (abuse, a retry storm, a denial-of-wallet attack) can scale it until it throttles every "
-        "other function in the account, and nothing caps the load it forwards to databases and APIs "
+        "Without reserved concurrency a function shares the account's regional concurrency pool: a flood "
+        "of requests (abuse, a retry storm, a denial-of-wallet attack) can scale it until it throttles "
+        "every other function in the account, and nothing caps the load it forwards to databases and APIs "
         "downstream. Reserving concurrency both guarantees and limits its capacity."
     ),
     remediation=(
         "Set `ReservedConcurrentExecutions` to the highest concurrency the function and its downstream "
-        "dependencies should sustain. A value of 0 disables invocations altogether and is only meant to stop "
-        "a function in an emergency."
+        "dependencies should sustain. A value of 0 disables invocations altogether and is only meant to "
+        "stop a function in an emergency."
     ),
     check=_check_reserved_concurrency,
     snippets={

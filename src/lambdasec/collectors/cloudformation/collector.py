@@ -414,6 +414,7 @@ class TemplateCollector:
         permission.principal_org_id = self.value(p.get("PrincipalOrgID"))
         permission.event_source_token = self.value(p.get("EventSourceToken"))
         permission.function_url_auth_type = self.value(p.get("FunctionUrlAuthType"))
+        permission.invoked_via_function_url = self.boolean(p.get("InvokedViaFunctionUrl"), False) is True
         self.inventory.add(self.inventory.permissions, permission)
         principal = permission.principal if isinstance(permission.principal, str) else ""
         kind = _ASYNC_PRINCIPALS.get(principal)

@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 
 MAX_EXPANDED_NODES = 2_000_000  # an honest template has far fewer nodes than this, even after aliases
+MAX_FLOW_DEPTH = 500  # libyaml recurses in C on nested [ and {: a hostile file could overflow the C stack
+_BRACKETS_ONLY = str.maketrans({c: None for c in map(chr, range(0x80)) if c not in "[]{}"})
 
 
 class TemplateError(Exception):
@@ -128,7 +130,23 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int], limit: int) -> int:
     return size
 
 
+def _check_flow_depth(text: str) -> None:
+    """Refuse absurd bracket nesting before libyaml sees it (brackets inside strings only over-count)."""
+    brackets = text.translate(_BRACKETS_ONLY)
+    if len(brackets) < MAX_FLOW_DEPTH:
+        return
+    depth = 0
+    for char in brackets:
+        if char in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                raise TemplateError(f"document is nested more than {MAX_FLOW_DEPTH} levels deep")
+        elif char in "]}" and depth:
+            depth -= 1
+
+
 def load_yaml(text: str) -> Any:
+    _check_flow_depth(text)
     loader = _TemplateLoader(text)
     try:
         node = loader.get_single_node()
@@ -190,8 +208,15 @@ def load_json(text: str) -> Any:
 
 
 def load_template_text(text: str, *, is_json: bool) -> Any:
-    """Parse a template. JSON goes through libyaml first (fast, line-aware), then a line-aware JSON decoder."""
+    """Parse a template. JSON is validated by the json module, then read by libyaml (fast, line-aware) or,
+    where YAML 1.1 disagrees with JSON, by the slower line-aware JSON decoder."""
     if is_json:
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise TemplateError(f"invalid JSON: line {exc.lineno}: {exc.msg}") from None
+        except RecursionError:
+            raise TemplateError("document is nested too deeply") from None
         try:
             return load_yaml(text)
         except TemplateError:
