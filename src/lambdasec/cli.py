@@ -24,7 +24,7 @@ def _use_color(mode: str, stream_is_tty: bool) -> bool:
 
 def _emit(text: str, output: Path | None) -> None:
     if output is None:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=True)  # colour was decided already; don't let click strip it
         return
     try:
         output.write_text(text, encoding="utf-8")

@@ -38,7 +38,8 @@ def render(report: Report, rules: Sequence[Rule] = (), **options: Any) -> str:
     from rich.table import Table
 
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=bool(options.get("color")), no_color=not options.get("color"),
+    color = bool(options.get("color"))
+    console = Console(file=buffer, force_terminal=color, no_color=not color, color_system="256" if color else None,
                       width=int(options.get("width", 120)), highlight=False, soft_wrap=False)
     for title, findings in _group(report.findings).items():
         table = Table(title=escape(title), title_justify="left", show_lines=False, expand=True)

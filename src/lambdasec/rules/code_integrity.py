@@ -52,9 +52,9 @@ class _Owner:
     unknown: str = ""  # why the account cannot be told, when it cannot
 
     def is_foreign(self, trusted: set[str]) -> bool:
-        return (
-            self.account is not None and self.account not in trusted and aws_layer_publisher(self.account) is None
-        )
+        if self.account is None or self.account in trusted:
+            return False
+        return aws_layer_publisher(self.account) is None
 
 
 _PLACEHOLDER = r"\$\{[^}]*\}"
@@ -70,16 +70,24 @@ _ECR_HOST = re.compile(
 _TEMPLATE_REPOSITORY = re.compile(r"\$\{[A-Za-z0-9]+\.RepositoryUri\}")
 
 
+def _partly_known(expression: str) -> bool:
+    """True for the text of a Fn::Sub / Fn::Join whose unknown parts are ${...} placeholders; False
+    for the rendering of another intrinsic (!Ref Param, !ImportValue, !If ...), which says nothing."""
+    return not expression.startswith("!") and "${" in expression
+
+
 def _layer_owner(layer: Value) -> _Owner | None:
     """The owner of a layer reference; None when the reference cannot be a layer version at all."""
     if isinstance(layer, ResourceRef):
         return _Owner(own=True)  # an AWS::Lambda::LayerVersion of the template
     text = layer.expression if isinstance(layer, Unresolved) else layer
+    if isinstance(layer, Unresolved) and not _partly_known(text):
+        return _Owner(unknown=f"layer {text} is not known statically")
     if "AWS::AccountId" in text:
         return _Owner(own=True)
     match = _LAYER_ARN.match(text)
     if match is None:
-        return _Owner(unknown=f"layer {text} is not a layer version ARN known statically")
+        return _Owner(unknown=f"layer {text} is not a layer version ARN")
     if match["version"] is None:
         return None  # CloudFormation rejects unversioned layer ARNs: nothing runs from it
     return _Owner(account=match["account"])
@@ -89,12 +97,14 @@ def _image_owner(uri: Value) -> _Owner:
     if isinstance(uri, ResourceRef):
         return _Owner(own=True)
     text = uri.expression if isinstance(uri, Unresolved) else uri
+    if isinstance(uri, Unresolved) and not _partly_known(text):
+        return _Owner(unknown=f"ImageUri {text} is not known statically")
     host = text.split("/", 1)[0]
     if "AWS::AccountId" in host or _TEMPLATE_REPOSITORY.match(text):
         return _Owner(own=True)
     match = _ECR_HOST.match(text)
     if match is None:
-        return _Owner(unknown=f"ImageUri {text} does not name an Amazon ECR registry known statically")
+        return _Owner(unknown=f"ImageUri {text} does not name an Amazon ECR registry")
     return _Owner(account=match["account"])
 
 
@@ -116,6 +126,8 @@ _TRAILING_TAG = re.compile(r":(?P<tag>\w[\w.-]{0,127})$")
 
 def _image_reference(uri: str, resolved: bool) -> _ImageReference:
     """How an image URI selects the image; ``resolved`` is False for an Unresolved expression."""
+    if not resolved and not _partly_known(uri):
+        return _ImageReference("unknown")
     name = uri.rsplit("/", 1)[-1]
     if "@" in name:
         return _ImageReference("digest")
@@ -219,7 +231,7 @@ def _check_image_mutable_tag(inventory: Inventory, context: Context) -> Iterator
     for fn in _image_functions(inventory):
         uri = _image_uri(fn)
         if not isinstance(uri, (str, Unresolved)) or uri == "":
-            yield IMAGE_MUTABLE_TAG.not_evaluated(fn, "the ImageUri is missing or a bare repository reference")
+            yield IMAGE_MUTABLE_TAG.not_evaluated(fn, "the ImageUri is missing or a bare repository URI")
             continue
         text = uri.expression if isinstance(uri, Unresolved) else uri
         reference = _image_reference(text, resolved=isinstance(uri, str))
@@ -636,7 +648,8 @@ IMAGE_FOREIGN_REGISTRY = Rule(
             "  Type: AWS::Serverless::Function\n"
             "  Properties:\n"
             "    PackageType: Image\n"
-            f"    ImageUri: !Sub ${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.amazonaws.com/orders@{_DIGEST}\n"
+            "    ImageUri: !Sub\n"
+            f"      ${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.amazonaws.com/orders@{_DIGEST}\n"
         ),
         "terraform": (
             'resource "aws_lambda_function" "app" {\n'
@@ -681,7 +694,7 @@ ENV_CODE_INJECTION = Rule(
             "  Properties:\n"
             "    Environment:\n"
             "      Variables:\n"
-            "        # no AWS_LAMBDA_EXEC_WRAPPER, LD_PRELOAD or NODE_OPTIONS=--require: bundle the code instead\n"
+            "        # no AWS_LAMBDA_EXEC_WRAPPER, LD_PRELOAD, NODE_OPTIONS=--require...: bundle the code\n"
             "        NODE_OPTIONS: --enable-source-maps\n"
         ),
         "sam": (
@@ -689,7 +702,7 @@ ENV_CODE_INJECTION = Rule(
             "  Function:\n"
             "    Environment:\n"
             "      Variables:\n"
-            "        NODE_OPTIONS: --enable-source-maps  # no --require / --import of code outside the package\n"
+            "        NODE_OPTIONS: --enable-source-maps  # no --require / --import of outside code\n"
         ),
         "terraform": (
             'resource "aws_lambda_function" "app" {\n'

@@ -20,6 +20,10 @@ class _Locates(Protocol):
     def resource(self, logical_id: str) -> Location: ...
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
 def _ids(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -41,7 +45,8 @@ def metadata_suppressions(metadata: Any, where: Location, gaps: list[CoverageGap
 
 
 def comment_suppressions(text: str, locator: _Locates, gaps: list[CoverageGap]) -> dict[str, dict[str, str]]:
-    """``# lambdasec: ignore[EXP001] reason`` on the resource's line or in the comment block just above it."""
+    """``# lambdasec: ignore[EXP001] reason`` on the resource's line, on its ``Type`` line just below,
+    or in the comment block just above it."""
     if "lambdasec:" not in text:
         return {}
     lines = text.splitlines()
@@ -52,6 +57,8 @@ def comment_suppressions(text: str, locator: _Locates, gaps: list[CoverageGap]) 
             continue
         index = line - 1
         candidates = [index]
+        if index + 1 < len(lines) and _indent(lines[index + 1]) > _indent(lines[index]):
+            candidates.append(index + 1)
         above = index - 1
         while above >= 0 and _COMMENT_ONLY.match(lines[above]):
             candidates.append(above)

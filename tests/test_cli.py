@@ -1,0 +1,116 @@
+"""The command line: formats, exit codes and their precedence, colour, explain and rules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from lambdasec.cli import main
+
+CLEAN_ENOUGH = """\
+Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      Role: arn:aws:iam::123456789012:role/fn
+      Code: {ZipFile: "def handler(e, c): return 1"}
+"""
+PUBLIC_URL = CLEAN_ENOUGH + """\
+  Url:
+    Type: AWS::Lambda::Url
+    Properties:
+      TargetFunctionArn: !GetAtt Fn.Arn
+      AuthType: NONE
+"""
+
+
+def run(tmp_path: Path, text: str | None, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    if text is not None:
+        (tmp_path / "template.yaml").write_text(text)
+    result = CliRunner().invoke(main, ["scan", str(tmp_path), *args], env=env)
+    return result.exit_code, result.output
+
+
+def test_exit_codes_follow_fail_on(tmp_path: Path) -> None:
+    assert run(tmp_path, PUBLIC_URL, "-q")[0] == 1
+    assert run(tmp_path, PUBLIC_URL, "-q", "--fail-on", "critical")[0] == 0
+    assert run(tmp_path, PUBLIC_URL, "-q", "--fail-on", "high")[0] == 1
+    assert run(tmp_path, PUBLIC_URL, "-q", "--fail-on", "none")[0] == 0
+    assert run(tmp_path, CLEAN_ENOUGH, "-q", "--rule", "EXP001")[0] == 0
+
+
+def test_incomplete_scan_beats_findings_and_usage_beats_everything(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text("Resources:\n  X:\n    Type: AWS::SQS::Queue\n  bad: [\n")
+    code, output = run(tmp_path, PUBLIC_URL, "--color", "never")
+    assert code == 3
+    assert "broken.yaml: invalid YAML: line 5" in output
+    assert "coverage gap(s): incomplete scan" in output
+    assert run(tmp_path, None, "--rule", "NOPE")[0] == 2
+    assert run(tmp_path, None, "--fail-on", "sometimes")[0] == 2
+    (tmp_path / "bad.toml").write_text("fail_on = [")
+    code, output = run(tmp_path, None, "--config", str(tmp_path / "bad.toml"))
+    assert code == 2 and "cannot read config" in output
+
+
+def test_missing_path_is_incomplete(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["scan", str(tmp_path / "nope"), "-f", "json"])
+    assert result.exit_code == 3
+    assert json.loads(result.stdout)["coverage_gaps"][0]["kind"] == "missing-file"
+
+
+def test_json_output_shape(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    code, _ = run(tmp_path, PUBLIC_URL, "-f", "json", "-o", str(out), "--rule", "EXP001")
+    assert code == 1
+    report = json.loads(out.read_text())
+    assert set(report) >= {"schema_version", "tool", "findings", "coverage_gaps", "summary"}
+    assert report["schema_version"] == 1
+    (finding,) = report["findings"]
+    assert {k: finding[k] for k in ("rule_id", "slug", "severity", "confidence", "category", "resource",
+                                     "functions", "location")} == {
+        "rule_id": "EXP001", "slug": "function-url-auth-none", "severity": "high", "confidence": "high",
+        "category": "exposure", "resource": {"id": "Url", "type": "AWS::Lambda::Url"}, "functions": ["Fn"],
+        "location": {"file": "template.yaml", "line": 13, "column": None, "path": "Resources/Url/Properties/AuthType"},
+    }
+    assert len(finding["fingerprint"]) == 32 and finding["remediation"]
+    assert report["summary"]["by_severity"] == {"critical": 0, "high": 1, "medium": 0, "low": 0, "info": 0}
+
+
+def test_color_modes_and_no_color(tmp_path: Path) -> None:
+    assert "\x1b[" in run(tmp_path, PUBLIC_URL, "--color", "always")[1]
+    assert "\x1b[" not in run(tmp_path, PUBLIC_URL, "--color", "never")[1]
+    assert "\x1b[" not in run(tmp_path, PUBLIC_URL, env={"NO_COLOR": "1"})[1]
+    assert "\x1b[" not in run(tmp_path, PUBLIC_URL)[1]  # not a terminal
+
+
+def test_table_groups_by_function_and_summarises(tmp_path: Path) -> None:
+    code, output = run(tmp_path, PUBLIC_URL, "--color", "never", "--rule", "EXP001", "--rule", "OBS001")
+    assert code == 1
+    assert "function Fn" in output and "template.yaml:13" in output
+    assert output.strip().splitlines()[-1] == "2 finding(s) (1 high, 1 low) in 1 function(s), 1 file(s) scanned"
+
+
+def test_rules_and_explain() -> None:
+    runner = CliRunner()
+    rules = json.loads(runner.invoke(main, ["rules", "--format", "json"]).output)
+    assert {"code", "slug", "title", "severity", "category", "anchors"} <= set(rules[0])
+    assert len({r["code"] for r in rules}) == len(rules)
+    by_code = runner.invoke(main, ["explain", "EXP001"])
+    by_slug = runner.invoke(main, ["explain", "function-url-auth-none"])
+    assert by_code.exit_code == 0 and by_code.output == by_slug.output
+    assert by_code.output.startswith("# EXP001 `function-url-auth-none`")
+    assert "## Examples" in by_code.output
+    assert runner.invoke(main, ["explain", "NOPE"]).exit_code == 2
+
+
+@pytest.mark.parametrize("args", [["-m", "lambdasec", "--version"], ["-m", "lambdasec", "rules"]])
+def test_module_entry_point(args: list[str]) -> None:
+    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True)
+    assert result.stdout
