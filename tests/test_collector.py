@@ -127,8 +127,9 @@ def test_vpc_layers_security_groups_and_triggers(tmp_path: Path) -> None:
     assert fn.vpc.security_group_ids == [ResourceRef("stack.yaml#Sg")]
     assert isinstance(fn.layers[0], Unresolved) and "${AWS::AccountId}" in fn.layers[0].expression
     group = inv.security_groups[0]
+    # No inline egress: AWS's default allow-all rule stays next to the standalone one.
     assert group.egress is not None and [(r.protocol, r.from_port, r.cidr_ipv4) for r in group.egress] == [
-        ("tcp", 443, "10.0.0.0/8")]
+        ("-1", None, "0.0.0.0/0"), ("tcp", 443, "10.0.0.0/8")]
     assert inv.function_for(inv.permissions[0].function) is fn
     assert [(s.kind, s.invocation) for s in inv.event_sources] == [("s3", "async")]
 

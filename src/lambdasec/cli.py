@@ -77,7 +77,8 @@ def scan(
 ) -> None:
     """Scan CloudFormation / SAM templates (files or directories; default: the current directory)."""
     from .config import ConfigError, load_config
-    from .engine import ScanSettings, scan as run_scan
+    from .engine import ScanSettings
+    from .engine import scan as run_scan
     from .model.findings import Confidence, Severity
     from .reporters import render
     from .rules.registry import all_rules

@@ -15,7 +15,9 @@ from typing import Any
 from .rules.base import Rule
 
 _ANCHOR_NAMES = {"checkov": "Checkov", "prowler": "Prowler", "kics": "KICS", "securityhub": "AWS Security Hub"}
-_SNIPPET_NAMES = {"cloudformation": ("CloudFormation", "yaml"), "sam": ("SAM", "yaml"), "terraform": ("Terraform", "hcl")}
+_SNIPPET_NAMES = {
+    "cloudformation": ("CloudFormation", "yaml"), "sam": ("SAM", "yaml"), "terraform": ("Terraform", "hcl"),
+}
 
 
 def fixtures(rule: Rule) -> list[tuple[str, str, str]]:
@@ -70,7 +72,8 @@ def rule_markdown(rule: Rule) -> str:
 
 
 def index_markdown(rules: Sequence[Rule]) -> str:
-    lines = ["# Rules", "", "Generated from the rule objects by `python -m lambdasec.docs docs/rules`; do not edit.", "",
+    lines = ["# Rules", "", "Generated from the rule objects by `python -m lambdasec.docs docs/rules`; do not edit.",
+             "",
              "| code | slug | severity | category | title |", "|---|---|---|---|---|"]
     lines += [f"| [{r.code}]({r.code}.md) | `{r.slug}` | {r.severity.label} | {r.category} | {r.title} |"
               for r in rules]

@@ -8,7 +8,7 @@ what that means (usually: a low-confidence finding or "not evaluated").
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -41,7 +41,7 @@ class ResourceRef:
 
 
 # A scalar that a template may hold: a literal, a link to another resource, or unknown.
-Value = Union[str, ResourceRef, Unresolved]
+Value = str | ResourceRef | Unresolved
 
 
 def is_resolved(value: Any) -> bool:

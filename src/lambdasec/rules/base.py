@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from ..model.findings import CATEGORIES, Confidence, Finding, NotEvaluated, Severity
 from ..model.inventory import Function, Inventory, Resource
@@ -23,7 +23,7 @@ class Context:
         return self.options.get(name, default)
 
 
-Outcome = Union[Finding, NotEvaluated]
+Outcome = Finding | NotEvaluated
 Check = Callable[[Inventory, Context], Iterable[Outcome]]
 
 

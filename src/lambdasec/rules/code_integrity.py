@@ -343,9 +343,6 @@ _SIGNING_REFERENCES = (
     "https://docs.aws.amazon.com/lambda/latest/dg/configuration-codesigning-create.html",
     "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-codesigningconfig.html",
 )
-_NO_ANCHORS: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {"checkov": (), "prowler": (), "kics": (), "securityhub": ()}
-)
 
 _SIGNING_CFN = (
     "SigningProfile:\n"
@@ -469,7 +466,7 @@ CODE_SIGNING_WARN_ONLY = Rule(
         "terraform": _SIGNING_TERRAFORM,
     },
     references=_SIGNING_REFERENCES,
-    anchors=_NO_ANCHORS,
+    anchors={"checkov": (), "prowler": (), "kics": (), "securityhub": ()},
 )
 
 CODE_SIGNING_NO_PUBLISHERS = Rule(
@@ -497,7 +494,7 @@ CODE_SIGNING_NO_PUBLISHERS = Rule(
         "terraform": _SIGNING_TERRAFORM,
     },
     references=_SIGNING_REFERENCES,
-    anchors=_NO_ANCHORS,
+    anchors={"checkov": (), "prowler": (), "kics": (), "securityhub": ()},
 )
 
 LAYER_FOREIGN_ACCOUNT = Rule(
@@ -553,7 +550,7 @@ LAYER_FOREIGN_ACCOUNT = Rule(
         "https://docs.aws.amazon.com/lambda/latest/dg/adding-layers.html",
         "https://docs.aws.amazon.com/lambda/latest/dg/lambda-extensions.html",
     ),
-    anchors=_NO_ANCHORS,
+    anchors={"checkov": (), "prowler": (), "kics": (), "securityhub": ()},
 )
 
 _DIGEST = "sha256:5f2b0c3a9d8e7f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f607182"
@@ -611,7 +608,7 @@ IMAGE_MUTABLE_TAG = Rule(
         "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html",
         "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-lambda-function-code.html",
     ),
-    anchors=_NO_ANCHORS,
+    anchors={"checkov": (), "prowler": (), "kics": (), "securityhub": ()},
 )
 
 IMAGE_FOREIGN_REGISTRY = Rule(
@@ -662,7 +659,7 @@ IMAGE_FOREIGN_REGISTRY = Rule(
         "https://docs.aws.amazon.com/lambda/latest/dg/images-create.html",
         "https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication.html",
     ),
-    anchors=_NO_ANCHORS,
+    anchors={"checkov": (), "prowler": (), "kics": (), "securityhub": ()},
 )
 
 ENV_CODE_INJECTION = Rule(
@@ -718,7 +715,7 @@ ENV_CODE_INJECTION = Rule(
         "https://docs.aws.amazon.com/lambda/latest/dg/runtimes-modify.html",
         "https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html",
     ),
-    anchors=_NO_ANCHORS,
+    anchors={"checkov": (), "prowler": (), "kics": (), "securityhub": ()},
 )
 
 

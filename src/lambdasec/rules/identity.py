@@ -162,8 +162,8 @@ def _admin_message(role: Role, grant: _Grant) -> str:
             f"Role {role.id} has the AWS managed policy PowerUserAccess: near-admin (PowerUser) access to "
             "every service except IAM, Organizations and Account management"
         )
-    policy = _label(grant.policy)
-    return f"Role {role.id} allows {grant.detail} through policy {policy}: full administrator access"
+    scope = "near-admin" if "NotAction" in grant.detail else "full administrator"
+    return f"Role {role.id} allows {grant.detail} through policy {_label(grant.policy)}: {scope} access"
 
 
 def _check_full_admin(inventory: Inventory, context: Context) -> Iterator[Outcome]:
@@ -366,8 +366,8 @@ def _check_write_any_resource(inventory: Inventory, context: Context) -> Iterato
         listed = [pattern for pattern, _ in actions.values()]
         permissions = [pattern for pattern, level in actions.values() if level == PERMISSIONS]
         message = (
-            f"Role {role.id} allows write actions on every resource ('*'): {_listing(listed)}, "
-            f"through {_where(grants)}"
+            f"Role {role.id} allows write actions on every resource ('*') through {_where(grants)}: "
+            f"{_listing(listed)}"
         )
         if permissions:
             message += f"; {_listing(permissions)} can change permissions"
@@ -468,10 +468,11 @@ def _check_passrole_any(inventory: Inventory, context: Context) -> Iterator[Outc
         if not grants:
             continue
         grant = _first(grants)
+        via = "" if grant.detail.lower() == "iam:passrole" else f" (via {grant.detail})"
         message = (
-            f"Role {role.id} allows iam:PassRole on every role (via {grant.detail}) without an "
-            f"iam:PassedToService condition, through {_where(grants)}: the function can hand any role, "
-            "including more privileged ones, to a service it creates or configures"
+            f"Role {role.id} allows iam:PassRole{via} on every role without an iam:PassedToService "
+            f"condition, through {_where(grants)}: the function can hand any role, including more "
+            "privileged ones, to a service it creates or configures"
         )
         yield ROLE_PASSROLE_ANY.finding(
             inventory, role, message, location=grant.policy.location,
@@ -651,10 +652,10 @@ def _check_trust_beyond_lambda(inventory: Inventory, context: Context) -> Iterat
                 )
             continue
         anyone = any(p.startswith("anyone") for p in outsiders)
-        who = "anyone" if anyone else "principals other than Lambda"
+        who = "anyone" if anyone else "principals other than the Lambda service"
         message = (
-            f"Role {role.id} can be assumed by {who} ({_listing(outsiders)}), not only by the Lambda "
-            "service: they get the function's permissions"
+            f"Role {role.id} can be assumed by {who} ({_listing(outsiders)}): they get the function's "
+            "permissions"
         )
         yield ROLE_TRUST_BEYOND_LAMBDA.finding(
             inventory, role, message, location=role.at("AssumeRolePolicyDocument"),

@@ -12,7 +12,8 @@ from ...model.values import ResourceRef, Unresolved
 if TYPE_CHECKING:
     from .collector import TemplateCollector
 
-_FUNCTION_IN_URI = re.compile(r"functions/\$\{([A-Za-z0-9]+)(?:\.Arn)?\}|functions/(arn:[^/]+:function:[^/]+)/invocations")
+_FUNCTION_IN_URI = re.compile(
+    r"functions/\$\{([A-Za-z0-9]+)(?:\.Arn)?\}|functions/(arn:[^/]+:function:[^/]+)/invocations")
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "x-amazon-apigateway-any-method")
 
 
@@ -72,7 +73,8 @@ def _rest_path(collector: TemplateCollector, resource_id: Any, depth: int = 0) -
     resource = collector.resources.get(ref.key.rsplit("#", 1)[-1])
     if not isinstance(resource, Mapping) or resource.get("Type") != "AWS::ApiGateway::Resource":
         return "/"  # the API's root resource
-    props = resource.get("Properties") if isinstance(resource.get("Properties"), Mapping) else {}
+    props = resource.get("Properties")
+    props = props if isinstance(props, Mapping) else {}
     parent = _rest_path(collector, props.get("ParentId"), depth + 1)
     return parent.rstrip("/") + "/" + str(collector.value(props.get("PathPart")) or "")
 

@@ -30,7 +30,6 @@ from ...model.inventory import (
     Parameter,
     Permission,
     Policy,
-    Resource,
     Role,
     Route,
     RouteTableAssociation,
@@ -546,7 +545,8 @@ class TemplateCollector:
         if isinstance(arn, ResourceRef):
             target = self.resources.get(arn.key.rsplit("#", 1)[-1])
             if isinstance(target, Mapping) and target.get("Type") == "AWS::IAM::ManagedPolicy":
-                props = target.get("Properties") if isinstance(target.get("Properties"), Mapping) else {}
+                props = target.get("Properties")
+                props = props if isinstance(props, Mapping) else {}
                 document = parse_document(self.resolve(props.get("PolicyDocument")))
                 return Policy(str(arn), "customer-managed", document, location)
             return Policy(str(arn), "customer-managed", Unresolved(str(arn), "not a managed policy"), location)
@@ -556,7 +556,8 @@ class TemplateCollector:
         if known is not None:
             return Policy(known.name, "aws-managed", parse_document(known.document), location, arn=known.arn)
         is_aws = ":iam::aws:policy/" in arn
-        reason = "AWS managed policy not in lambdasec's catalogue" if is_aws else "customer managed policy outside the template"
+        reason = ("AWS managed policy not in lambdasec's catalogue" if is_aws
+                  else "customer managed policy outside the template")
         return Policy(arn.rsplit("/", 1)[-1], "aws-managed" if is_aws else "customer-managed",
                       Unresolved(arn, reason), location, arn=arn)
 
@@ -655,7 +656,10 @@ class TemplateCollector:
         if group is None:
             return
         rule = self._egress_rule(self.resolve(dict(p)), self.locator.resource(logical_id))
-        group.egress = [*(group.egress or []), rule]
+        if group.egress is None:
+            # Without inline SecurityGroupEgress, AWS keeps its default allow-all rule next to standalone ones.
+            group.egress = [SecurityGroupRule("-1", None, None, cidr_ipv4="0.0.0.0/0", location=group.location)]
+        group.egress.append(rule)
 
     def _vpc_endpoint(self, logical_id: str, p: Mapping[str, Any]) -> None:
         endpoint = VpcEndpoint(**self.base(logical_id, p))

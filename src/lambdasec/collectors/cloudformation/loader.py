@@ -26,7 +26,7 @@ class TemplateError(Exception):
     """A template that cannot be read; the message is one line for the coverage gap."""
 
 
-class LineDict(dict):  # type: ignore[type-arg]
+class LineDict(dict):
     """A mapping that knows its own line and the line of each of its keys (1-based)."""
 
     line: int | None = None
@@ -37,7 +37,7 @@ class LineDict(dict):  # type: ignore[type-arg]
         self.key_lines = {}
 
 
-class LineList(list):  # type: ignore[type-arg]
+class LineList(list):
     line: int | None = None
     item_lines: list[int | None]
 
@@ -46,6 +46,9 @@ class LineList(list):  # type: ignore[type-arg]
         self.item_lines = []
 
 
+# The pure-Python pieces of the json module, reused to learn where each object starts.
+_json_decoder: Any = json.decoder
+_json_scanner: Any = json.scanner
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _INTRINSIC_TAGS = (
@@ -54,7 +57,7 @@ _INTRINSIC_TAGS = (
 )
 
 
-class _TemplateLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _TemplateLoader(_BaseLoader):
     pass
 
 
@@ -95,6 +98,7 @@ def _intrinsic(tag: str) -> Any:
         elif isinstance(node, yaml.SequenceNode):
             value = _construct_sequence(loader, node)
         else:
+            assert isinstance(node, yaml.MappingNode)
             value = _construct_mapping(loader, node)
         result = LineDict({long_name: value})
         result.line = node.start_mark.line + 1
@@ -177,7 +181,7 @@ def load_json(text: str) -> Any:
         state: tuple[str, int], strict: bool, scan_once: Any, _hook: Any, _pairs_hook: Any, memo: Any = None
     ) -> tuple[Any, int]:
         source, end = state
-        pairs, new_end = json.decoder.JSONObject(state, strict, scan_once, None, lambda p: p, memo)
+        pairs, new_end = _json_decoder.JSONObject(state, strict, scan_once, None, lambda p: p, memo)
         result = LineDict()
         result.line = _line_of(source, end - 1)
         cursor = end
@@ -190,15 +194,15 @@ def load_json(text: str) -> Any:
         return result, new_end
 
     def parse_array(state: tuple[str, int], scan_once: Any) -> tuple[Any, int]:
-        values, new_end = json.decoder.JSONArray(state, scan_once)
+        values, new_end = _json_decoder.JSONArray(state, scan_once)
         result = LineList(values)
         result.line = _line_of(state[0], state[1] - 1)
         return result, new_end
 
-    decoder = json.JSONDecoder()
-    decoder.parse_object = parse_object  # type: ignore[assignment]
-    decoder.parse_array = parse_array  # type: ignore[assignment]
-    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
+    decoder: Any = json.JSONDecoder()
+    decoder.parse_object = parse_object
+    decoder.parse_array = parse_array
+    decoder.scan_once = _json_scanner.py_make_scanner(decoder)
     try:
         return decoder.decode(text)
     except json.JSONDecodeError as exc:

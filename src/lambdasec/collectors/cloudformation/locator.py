@@ -75,7 +75,7 @@ class Locator:
         origin = self.origin(logical_id)
         node = self.resources.get(origin)
         # (prefix under which the property may be written, root); earlier candidates win ties.
-        candidates: list[tuple[tuple[str, ...], Any]] = []
+        candidates: list[tuple[tuple[str, ...], Any]] = []  # (prefix, root)
         if origin != logical_id:
             properties = node.get("Properties") if isinstance(node, Mapping) else None
             events = properties.get("Events") if isinstance(properties, Mapping) else None
@@ -83,8 +83,8 @@ class Locator:
             for event in events if isinstance(events, Mapping) else ():
                 if rest.startswith(str(event)):
                     candidates.append((("Properties", "Events", str(event)), node))
-            for prefix in _GENERATED_PREFIXES.get(resource_type, ()):
-                candidates.append((("Properties", *prefix), node))
+            for generated_under in _GENERATED_PREFIXES.get(resource_type, ()):
+                candidates.append((("Properties", *generated_under), node))
         if origin == logical_id or path:
             candidates.append((("Properties",), node))
         globals_ = self.source.get("Globals")
