@@ -114,3 +114,20 @@ def test_rules_and_explain() -> None:
 def test_module_entry_point(args: list[str]) -> None:
     result = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True)
     assert result.stdout
+
+
+def test_json_report_matches_the_published_schema(tmp_path: Path) -> None:
+    from jsonschema import Draft202012Validator
+
+    from .conftest import REPO
+
+    schema = json.loads((REPO / "docs" / "report.schema.json").read_text())
+    (tmp_path / "broken.yaml").write_text("Resources:\n  X:\n    Type: AWS::SQS::Queue\n  bad: [\n")
+    code, _ = run(tmp_path, PUBLIC_URL.replace("    Properties:\n      TargetFunctionArn",
+                                             "    Metadata: {lambdasec: {ignore: [{id: EXP001, reason: ok}]}}\n"
+                                             "    Properties:\n      TargetFunctionArn"), "-f", "json", "-o",
+                  str(tmp_path / "r.json"))
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert code == 3
+    assert [e.message for e in Draft202012Validator(schema).iter_errors(report)] == []
+    assert report["suppressed"] and report["coverage_gaps"] and report["findings"]

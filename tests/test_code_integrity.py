@@ -28,6 +28,7 @@ NOW = dt.datetime(2026, 11, 29, tzinfo=dt.timezone.utc)
 FILE = "template.yaml"
 DIGEST = "sha256:5f2b0c3a9d8e7f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f607182"
 SUB = "Fn::Sub with parts known only at deploy time"
+CSC_ARN = "arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0123456789abcdef0"
 
 
 # ---------------------------------------------------------------- builders
@@ -60,8 +61,10 @@ def _config(logical_id: str, mode: Value = "Warn", publishers: list[Value] | Non
 def _inventory(*objects: Function | CodeSigningConfig, own: set[str] | None = None) -> Inventory:
     inventory = Inventory(own_accounts=set(own or ()))
     for obj in objects:
-        bucket = inventory.functions if isinstance(obj, Function) else inventory.code_signing_configs
-        inventory.add(bucket, obj)  # type: ignore[arg-type]
+        if isinstance(obj, Function):
+            inventory.add(inventory.functions, obj)
+        else:
+            inventory.add(inventory.code_signing_configs, obj)
     return inventory
 
 
@@ -103,7 +106,7 @@ def test_int001_flags_zip_functions_without_config_and_skips_images() -> None:
         _function("EmptyArn", code_signing_config=""),
         _function("Signed", code_signing_config=ResourceRef(_key("Csc"), "CodeSigningConfigArn")),
         _function("SignedElsewhere", code_signing_config=Unresolved("!ImportValue SharedCsc")),
-        _function("LiteralArn", code_signing_config="arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-1"),
+        _function("LiteralArn", code_signing_config=CSC_ARN),
         _image_function("Image", f"123456789012.dkr.ecr.us-east-1.amazonaws.com/app@{DIGEST}"),
     )
     outcomes = _run(CODE_SIGNING_MISSING, inventory)
@@ -134,11 +137,10 @@ def test_int002_unknown_mode_and_unknown_config_are_not_evaluated() -> None:
     inventory = _inventory(
         _config("ParamMode", mode=Unresolved("!Ref SigningMode")),
         _function("ByRef", code_signing_config=ResourceRef(_key("ParamMode"))),
-        _function("ByLiteral", code_signing_config="arn:aws:lambda:us-east-1:123456789012:code-signing-config:x"),
+        _function("ByLiteral", code_signing_config=CSC_ARN),
         _function("ByImport", code_signing_config=Unresolved("!ImportValue SharedCsc")),
         _function("Unsigned"),
-        _function("Image", package_type="Image",
-                  code_signing_config="arn:aws:lambda:us-east-1:123456789012:code-signing-config:x"),
+        _function("Image", package_type="Image", code_signing_config=CSC_ARN),
     )
     outcomes = _run(CODE_SIGNING_WARN_ONLY, inventory)
     assert _flagged(outcomes) == set()
@@ -186,7 +188,7 @@ FOREIGN_LAYER = "arn:aws:lambda:us-east-1:111122223333:layer:vendor-sdk:4"
         (Unresolved("arn:aws:lambda:${AWS::Region}:${LayerAccount}:layer:vendor-sdk:4", SUB),
          {}, set(), "not-evaluated"),
         (Unresolved("!Ref VendorLayerArn", "parameter without a default value"), {}, set(), "not-evaluated"),
-        (Unresolved('!If ["UseShared", "${AWS::AccountId}", "arn:aws:lambda:us-east-1:111122223333:layer:x:1"]'),
+        (Unresolved(f'!If ["UseShared", "${{AWS::AccountId}}", "{FOREIGN_LAYER}"]'),
          {}, set(), "not-evaluated"),
         ("{{resolve:ssm:/layers/vendor-sdk}}", {}, set(), "not-evaluated"),
         ("arn:aws:lambda:us-east-1:111122223333:layer:vendor-sdk", {}, set(), "ok"),  # unversioned: invalid
@@ -231,7 +233,8 @@ def test_aws_layer_publisher_names_the_product() -> None:
         (f"123456789012.dkr.ecr.us-east-1.amazonaws.com/orders@{DIGEST}", "ok", ""),
         (f"123456789012.dkr.ecr.us-east-1.amazonaws.com/orders:v1@{DIGEST}", "ok", ""),
         (Unresolved("${OrdersRepository.RepositoryUri}:v1.4.2", SUB), "finding", "v1.4.2"),
-        (Unresolved("${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/orders", SUB), "finding", "latest"),
+        (Unresolved("${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/orders", SUB),
+         "finding", "latest"),
         (Unresolved(f"${{OrdersRepository.RepositoryUri}}@{DIGEST}", SUB), "ok", ""),
         (Unresolved("${OrdersRepository.RepositoryUri}@${ImageDigest}", SUB), "ok", ""),
         (Unresolved("${OrdersRepository.RepositoryUri}:${ImageTag}", SUB), "not-evaluated", ""),
@@ -275,7 +278,9 @@ def test_int005_ignores_zip_functions() -> None:
         (None, {}, set(), "not-evaluated"),
     ],
 )
-def test_int006_registry_owner(uri: Value | None, options: dict[str, Any], own: set[str], expected: str) -> None:
+def test_int006_registry_owner(
+    uri: Value | None, options: dict[str, Any], own: set[str], expected: str
+) -> None:
     outcomes = _run(IMAGE_FOREIGN_REGISTRY, _inventory(_image_function("Fn", uri), own=own), **options)
     assert _flagged(outcomes) == ({"Fn"} if expected == "finding" else set())
     assert _not_evaluated(outcomes) == ({"Fn"} if expected == "not-evaluated" else set())
@@ -343,7 +348,8 @@ def test_int007_ignores_harmless_values(name: str, value: str) -> None:
 
 
 def test_int007_unknown_option_values_are_not_evaluated() -> None:
-    outcomes = _run(ENV_CODE_INJECTION, _inventory(_env_function("NODE_OPTIONS", Unresolved("!Ref NodeOptions"))))
+    fn = _env_function("NODE_OPTIONS", Unresolved("!Ref NodeOptions"))
+    outcomes = _run(ENV_CODE_INJECTION, _inventory(fn))
     assert _flagged(outcomes) == set()
     assert _not_evaluated(outcomes) == {"Fn"}
 
@@ -353,4 +359,5 @@ def test_int007_one_finding_per_variable() -> None:
     fn.environment["NODE_OPTIONS"] = EnvVar("NODE_OPTIONS", "--require /opt/a.js", Location(FILE, 31))
     fn.environment["LD_PRELOAD"] = EnvVar("LD_PRELOAD", "/opt/b.so", Location(FILE, 32))
     findings = _findings(_run(ENV_CODE_INJECTION, _inventory(fn)))
-    assert sorted(f.evidence["variable"] for f in findings) == ["AWS_LAMBDA_EXEC_WRAPPER", "LD_PRELOAD", "NODE_OPTIONS"]
+    variables = sorted(f.evidence["variable"] for f in findings)
+    assert variables == ["AWS_LAMBDA_EXEC_WRAPPER", "LD_PRELOAD", "NODE_OPTIONS"]

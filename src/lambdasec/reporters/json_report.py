@@ -49,7 +49,7 @@ def summary(report: Report) -> dict[str, Any]:
     }
 
 
-def to_dict(report: Report, rules: Sequence[Rule] = (), *, include_suppressed: bool = True) -> dict[str, Any]:
+def to_dict(report: Report, rules: Sequence[Rule] = ()) -> dict[str, Any]:
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "lambdasec", "version": report.tool_version},
@@ -62,11 +62,10 @@ def to_dict(report: Report, rules: Sequence[Rule] = (), *, include_suppressed: b
         "summary": summary(report),
         "scanned_files": list(report.scanned_files),
         "rules_run": list(report.rules_run),
+        "suppressed": [finding_to_dict(f) for f in report.suppressed],  # always: scripts audit suppressions too
     }
-    if include_suppressed:
-        out["suppressed"] = [finding_to_dict(f) for f in report.suppressed]
     return out
 
 
 def render(report: Report, rules: Sequence[Rule] = (), **options: Any) -> str:
-    return json.dumps(to_dict(report, rules, include_suppressed=options.get("show_suppressed", True)), indent=2) + "\n"
+    return json.dumps(to_dict(report, rules), indent=2) + "\n"

@@ -292,7 +292,7 @@ def _matching_flag(value: str, flags: Iterable[str]) -> str | None:
     """The first flag of ``flags`` used in a command-line style value (``--require x``, ``-rx``,
     ``--import=x``, ``-javaagent:x``)."""
     for token in value.split():
-        token = token.lstrip("'\"")
+        token = token.strip("'\"")
         for flag in flags:
             rest = token[len(flag):] if token.startswith(flag) else None
             # A one-letter switch takes its argument glued on (-rfoo); a long one needs = or :.

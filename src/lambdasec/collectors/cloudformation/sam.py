@@ -112,8 +112,8 @@ class _Preparer:
         image = props.get("PackageType") == "Image" or (
             isinstance(globals_fn, dict) and globals_fn.get("PackageType") == "Image")
         if "InlineCode" not in props and "ImageUri" not in props and not image:
-            self.gaps.append(CoverageGap(
-                "missing-file", f"function {logical_id} has no CodeUri, InlineCode or ImageUri", self.where(logical_id)))
+            message = f"function {logical_id} has no CodeUri, InlineCode or ImageUri"
+            self.gaps.append(CoverageGap("missing-file", message, self.where(logical_id)))
             props["CodeUri"] = {"Bucket": _PLACEHOLDER_BUCKET, "Key": "missing"}
 
 
