@@ -16,7 +16,7 @@ from typing import Any
 from . import __version__
 from .config import Config, ConfigError
 from .model.findings import Confidence, Finding, NotEvaluated, Report, Severity, Suppression
-from .model.inventory import Inventory
+from .model.inventory import CoverageGap, Inventory
 from .rules.base import Context, Rule
 
 
@@ -78,8 +78,14 @@ def evaluate(
     findings: list[Finding] = []
     suppressed: list[Finding] = []
     not_evaluated: list[NotEvaluated] = []
+    gaps = list(inventory.coverage_gaps)
     for rule in rules:
-        for outcome in rule.run(inventory, context):
+        try:
+            outcomes = rule.run(inventory, context)
+        except Exception as exc:  # one broken rule must not hide the others' findings
+            gaps.append(CoverageGap("internal-error", f"rule {rule.code} failed: {type(exc).__name__}: {exc}"[:300]))
+            continue
+        for outcome in outcomes:
             if isinstance(outcome, NotEvaluated):
                 not_evaluated.append(outcome)
                 continue
@@ -91,7 +97,7 @@ def evaluate(
     order = _sort_key
     return Report(
         findings=sorted(findings, key=order),
-        coverage_gaps=list(dict.fromkeys(inventory.coverage_gaps)),
+        coverage_gaps=list(dict.fromkeys(gaps)),
         not_evaluated=not_evaluated,
         suppressed=sorted(suppressed, key=order),
         scanned_files=list(scanned_files),

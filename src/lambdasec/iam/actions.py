@@ -132,9 +132,11 @@ def is_any_resource(value: Value) -> bool:
     if text == "*":
         return True
     parts = text.split(":")
-    if len(parts) < 3 or parts[0].lower() != "arn":
+    if parts[0].lower() != "arn" or len(parts) < 2:
         return False
-    return all(part and set(part) == {"*"} for part in parts[2:])
+    # "arn:*" wildcards the partition too; otherwise every part after the partition must be a wildcard.
+    rest = parts[1:] if len(parts) == 2 else parts[2:]
+    return all(part and set(part) == {"*"} for part in rest)
 
 
 def on_any_resource(statement: PolicyStatement) -> bool:

@@ -22,7 +22,7 @@ CATEGORY = "code-integrity"
 # documentation. Several products publish from other accounts in some regions (opt-in regions,
 # GovCloud, China): those are left out rather than guessed; users add them with `trusted_accounts`.
 _AWS_LAYER_ACCOUNTS: Mapping[str, str] = MappingProxyType({
-    "aws": "AWS",  # arn:aws:lambda:<region>:aws:layer:... is the form AWS uses for its own layers
+    "aws": "AWS",  # "aws" in the account field of a layer ARN: a layer owned by AWS itself
     "017000801446": "Powertools for AWS Lambda (Python)",
     "094274105915": "Powertools for AWS Lambda (TypeScript)",
     "580247275435": "Amazon CloudWatch Lambda Insights",

@@ -167,7 +167,13 @@ def _public_permission_finding(inventory: Inventory, permission: Permission) -> 
     function = _function_name(inventory, permission.function)
     action = _shown(permission.action)
     url_auth = permission.function_url_auth_type
-    if isinstance(url_auth, str) and url_auth.strip().upper() == "NONE":
+    if permission.invoked_via_function_url:
+        message = (
+            f"Permission {permission.id} grants {action} on function {function} to everyone (Principal '*') "
+            "for calls made through its function URL: with an AuthType NONE URL, anyone on the internet can "
+            "invoke the function."
+        )
+    elif isinstance(url_auth, str) and url_auth.strip().upper() == "NONE":
         message = (
             f"Permission {permission.id} grants {action} on function {function} to everyone (Principal '*', "
             "FunctionUrlAuthType NONE): together with an AuthType NONE function URL, anyone on the internet "
@@ -182,7 +188,8 @@ def _public_permission_finding(inventory: Inventory, permission: Permission) -> 
         inventory, permission, message,
         location=permission.at("Principal"),
         evidence={"principal": "*", "action": action, "function": function,
-                  "function_url_auth_type": None if url_auth is None else _shown(url_auth)},
+                  "function_url_auth_type": None if url_auth is None else _shown(url_auth),
+                  "invoked_via_function_url": permission.invoked_via_function_url},
     )
 
 

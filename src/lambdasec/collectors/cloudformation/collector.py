@@ -117,7 +117,13 @@ def collect_file(path: Path, root: Path, options: CollectOptions) -> Inventory |
         if isinstance(document, Mapping) and "AWSTemplateFormatVersion" in document:
             return _gap(inventory, "parse-error", "template has no valid Resources section", where)
         return None
-    TemplateCollector(rel, root, path, text, document, options, inventory).collect()
+    try:
+        TemplateCollector(rel, root, path, text, document, options, inventory).collect()
+    except RecursionError:
+        return _gap(inventory, "parse-error", "template is nested too deeply", where)
+    except Exception as exc:  # a template shape we did not foresee must not end the whole scan
+        partial = Inventory(coverage_gaps=inventory.coverage_gaps)
+        return _gap(partial, "internal-error", f"could not read template: {type(exc).__name__}: {exc}"[:300], where)
     return inventory
 
 
@@ -456,11 +462,15 @@ class TemplateCollector:
 
     def _code_signing(self, logical_id: str, p: Mapping[str, Any]) -> None:
         config = CodeSigningConfig(**self.base(logical_id, p))
-        policies = p.get("CodeSigningPolicies")
-        if isinstance(policies, Mapping) and "UntrustedArtifactOnDeployment" in policies:
+        policies = self.resolve(p.get("CodeSigningPolicies"))
+        if isinstance(policies, Unresolved):
+            config.untrusted_artifact_on_deployment = policies
+        elif isinstance(policies, Mapping) and "UntrustedArtifactOnDeployment" in policies:
             config.untrusted_artifact_on_deployment = self.value(policies["UntrustedArtifactOnDeployment"]) or "Warn"
-        publishers = p.get("AllowedPublishers")
-        if isinstance(publishers, Mapping):
+        publishers = self.resolve(p.get("AllowedPublishers"))
+        if isinstance(publishers, Unresolved):
+            config.allowed_publishers = [publishers]
+        elif isinstance(publishers, Mapping):
             arns = self.values(publishers.get("SigningProfileVersionArns"))
             config.allowed_publishers = arns if isinstance(arns, list) else [arns]
         self.inventory.add(self.inventory.code_signing_configs, config)
