@@ -18,7 +18,8 @@ Resources:
   Role:
     Type: AWS::IAM::Role
     Properties:
-      AssumeRolePolicyDocument: {Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}]}
+      AssumeRolePolicyDocument:
+        Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}]
       Policies: [{PolicyName: p, PolicyDocument: {Statement: [{Effect: Allow, Action: "s3:*", Resource: "*"}]}}]
       ManagedPolicyArns: [arn:aws:iam::aws:policy/AdministratorAccess]
   Fn:
@@ -66,7 +67,8 @@ def test_mistyped_properties_never_crash(tmp_path: Path, line: int, value: str) 
 
 
 BAD_FILES = {
-    "truncated.yaml": ("Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties: {Runtime: [", "parse-error"),
+    "truncated.yaml": ("Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties: {Runtime: [",
+                       "parse-error"),
     "truncated.json": ('{"Resources": {"Fn": {"Type": "AWS::Lambda::Function"', "parse-error"),
     "tabs.yaml": ("Resources:\n\tFn:\n\t\tType: AWS::Lambda::Function\n", "parse-error"),
     "resources-list.yaml": ("AWSTemplateFormatVersion: '2010-09-09'\nResources: [AWS::Lambda::Function]\n",

@@ -358,10 +358,12 @@ def test_write_on_any_resource_allow_list_and_exclusions() -> None:
     admin = _role("Admin", _inline("p", _allow("*")), _inline("q", _allow("s3:PutObject"), index=1))
     passrole = _role("PassRole", _inline("p", _allow("iam:PassRole")))  # IAM004's business
     scoped = _role("Scoped", _inline("p", _allow("s3:PutObject", "arn:aws:s3:::b/*")))
+    # SAM attaches this one to functions with an SQS event: Lambda polls the queue with the function's role.
     sqs = _role("Sqs", _managed("arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"))
-    findings = _findings(ROLE_WRITE_ANY_RESOURCE, _inventory([vpc, admin, passrole, scoped, sqs]))
-    assert set(findings) == {"Sqs"}
-    assert findings["Sqs"].evidence["actions"] == ["sqs:DeleteMessage"]
+    invoke = _role("Invoke", _managed("arn:aws:iam::aws:policy/service-role/AWSLambdaRole"))
+    findings = _findings(ROLE_WRITE_ANY_RESOURCE, _inventory([vpc, admin, passrole, scoped, sqs, invoke]))
+    assert set(findings) == {"Invoke"}
+    assert findings["Invoke"].evidence["actions"] == ["lambda:InvokeFunction"]
 
 
 def test_write_on_any_resource_conditional_is_medium() -> None:

@@ -23,6 +23,11 @@ class Unresolved:
     def __str__(self) -> str:
         return f"<unresolved {self.expression}>"
 
+    @property
+    def may_be_absent(self) -> bool:
+        """An undecidable condition (``!If``) may turn into AWS::NoValue: the property may not be set at all."""
+        return self.expression.startswith("!If")
+
 
 @dataclass(frozen=True)
 class ResourceRef:

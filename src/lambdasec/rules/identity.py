@@ -50,6 +50,14 @@ _ANY_RESOURCE_BY_DESIGN = frozenset({
     "kms:generaterandom",
 })
 
+# AWS managed policies made for Lambda event source mappings: Lambda polls the queue or stream with the
+# function's role, and SAM attaches them by itself for SQS, Kinesis, DynamoDB and MSK events. Their
+# resource "*" is AWS's design, which a template author cannot scope without replacing the policy.
+_LAMBDA_POLLER_POLICIES = frozenset({
+    "AWSLambdaSQSQueueExecutionRole", "AWSLambdaKinesisExecutionRole", "AWSLambdaDynamoDBExecutionRole",
+    "AWSLambdaMSKExecutionRole",
+})
+
 _ROLE_WILDCARD_ARN = re.compile(r"arn:[^:]+:iam::[^:]*:role/\*+", re.IGNORECASE)
 _MAX_LISTED = 6
 
@@ -101,8 +109,12 @@ def _admin_managed(policy: Policy) -> str | None:
     """"AdministratorAccess" / "PowerUserAccess" when the policy is that AWS managed policy."""
     if policy.kind != "aws-managed":
         return None
-    name = (policy.arn or policy.name).rsplit("/", 1)[-1]
+    name = _managed_name(policy)
     return name if name in _ADMIN_MANAGED else None
+
+
+def _managed_name(policy: Policy) -> str:
+    return (policy.arn or policy.name).rsplit("/", 1)[-1]
 
 
 def _confidence(rule: Rule, role: Role, grants: Iterable[_Grant]) -> Confidence:
@@ -355,6 +367,8 @@ def _check_write_any_resource(inventory: Inventory, context: Context) -> Iterato
         actions: dict[str, tuple[str, str]] = {}
         grants: list[_Grant] = []
         for policy in role.policies:
+            if policy.kind == "aws-managed" and _managed_name(policy) in _LAMBDA_POLLER_POLICIES:
+                continue
             for statement in _allow_statements(policy):
                 found = _write_on_any_resource(statement)
                 if found:
@@ -391,8 +405,8 @@ ROLE_WRITE_ANY_RESOURCE = Rule(
         "Write and permissions-management actions allowed on Resource '*' reach every table, bucket, queue "
         "or key of the account, not only the function's own. A flaw in the function then lets an attacker "
         "tamper with or destroy unrelated data, or open resource policies to outsiders. The actions "
-        "AWS's own Lambda policies grant on '*' (logs, X-Ray, VPC network interfaces, metrics) are not "
-        "reported."
+        "AWS's own Lambda policies grant on '*' (logs, X-Ray, VPC network interfaces, metrics, event source "
+        "polling) are not reported."
     ),
     remediation=(
         "Replace Resource '*' with the ARNs of the resources the function writes to (a Ref or GetAtt of the "

@@ -15,10 +15,6 @@ _GETAZS_SELECT = re.compile(r"^!Select \[(\d+), !GetAZs\]$")
 _ZONE_ID = re.compile(r"-az\d+$")  # "use1-az1": an AZ id, not comparable with a zone name like "us-east-1a"
 
 
-def _maybe_absent(value: Unresolved) -> bool:
-    """An unresolved `!If` may turn into AWS::NoValue: the property may not be set at all."""
-    return value.expression.startswith("!If")
-
 
 def _names(values: Sequence[object]) -> str:
     return ", ".join(str(v) for v in values)
@@ -47,7 +43,7 @@ def _check_not_in_vpc(inventory: Inventory, context: Context) -> Iterator[Outcom
                 inventory, fn, f"function {fn.id} has no VpcConfig: it runs outside any VPC")
         elif isinstance(fn.vpc.subnet_ids, Unresolved):
             # Subnets given at deploy time still attach the function; only a condition may remove them.
-            if _maybe_absent(fn.vpc.subnet_ids):
+            if fn.vpc.subnet_ids.may_be_absent:
                 yield NOT_IN_VPC.not_evaluated(
                     fn, f"VpcConfig depends on a condition ({fn.vpc.subnet_ids.expression})")
         elif not fn.vpc.subnet_ids:

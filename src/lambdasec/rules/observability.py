@@ -14,10 +14,6 @@ from .base import Context, Outcome, Rule
 _LAMBDA_TYPE = "AWS::Lambda::Function"
 
 
-def _maybe_absent(value: Unresolved) -> bool:
-    """An unresolved `!If` may turn into AWS::NoValue: the property may not be set at all."""
-    return value.expression.startswith("!If")
-
 
 # ---------------------------------------------------------------- OBS001
 def _check_tracing(inventory: Inventory, context: Context) -> Iterator[Outcome]:
@@ -105,7 +101,7 @@ def _logs_to(fn: Function, group: LogGroup) -> bool:
 def _check_retention(inventory: Inventory, context: Context) -> Iterator[Outcome]:
     for group in inventory.log_groups:
         retention = group.retention_days
-        if isinstance(retention, Unresolved) and _maybe_absent(retention):
+        if isinstance(retention, Unresolved) and retention.may_be_absent:
             yield RETENTION.not_evaluated(
                 group, f"the retention depends on a condition ({retention.expression})")
         elif retention is None:

@@ -9,12 +9,6 @@ from ..model.inventory import EventInvokeConfig, Function, Inventory
 from ..model.values import Unresolved
 from .base import Context, Outcome, Rule
 
-
-def _maybe_absent(value: object) -> bool:
-    """An unresolved `!If` may turn into AWS::NoValue: the property may not be set at all."""
-    return isinstance(value, Unresolved) and value.expression.startswith("!If")
-
-
 # ---------------------------------------------------------------- RES001
 _INVOKER_NAMES = {
     "s3": "S3", "sns": "SNS", "events": "EventBridge", "logs": "CloudWatch Logs", "iot": "AWS IoT",
@@ -43,7 +37,7 @@ def _check_failure_destination(inventory: Inventory, context: Context) -> Iterat
         if not kinds and not configs:
             continue  # no known asynchronous invocation: failures go back to the caller
         destinations = [fn.dead_letter_target, *(c.on_failure for c in configs)]
-        if any(d is not None and not _maybe_absent(d) for d in destinations):
+        if any(d is not None and not (isinstance(d, Unresolved) and d.may_be_absent) for d in destinations):
             continue
         if any(d is not None for d in destinations):
             yield FAILURE_DESTINATION.not_evaluated(fn, "its failure destination depends on a condition")
@@ -130,7 +124,7 @@ def _check_reserved_concurrency(inventory: Inventory, context: Context) -> Itera
             yield RESERVED_CONCURRENCY.finding(
                 inventory, fn, f"function {fn.id} has no ReservedConcurrentExecutions: it can scale up to "
                 "the account's whole unreserved concurrency")
-        elif _maybe_absent(limit):
+        elif isinstance(limit, Unresolved) and limit.may_be_absent:
             yield RESERVED_CONCURRENCY.not_evaluated(
                 fn, f"its reserved concurrency depends on a condition ({limit})")
 
