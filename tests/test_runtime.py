@@ -177,7 +177,7 @@ def test_deprecation_soon_within_default_window() -> None:
         _function("LaterFunction", "python3.13"),
         _function("PastFunction", "python3.8"),
     )
-    now = dt.datetime(2026, 9, 1, tzinfo=UTC)  # 60 days before python3.10's deprecation
+    now = dt.datetime(2026, 9, 1, tzinfo=UTC)  # 60 days before python3.10's deprecation (2026-10-31)
     outcomes = _run(RUNTIME_DEPRECATION_SOON, inventory, now)
     assert _flagged(outcomes) == {"SoonFunction"}
     (finding,) = outcomes
@@ -189,22 +189,25 @@ def test_deprecation_soon_boundaries() -> None:
     inventory = _inventory(_function("Fn", "python3.10"))
     day_before = dt.datetime(2026, 10, 30, tzinfo=UTC)
     on_the_day = dt.datetime(2026, 10, 31, tzinfo=UTC)
-    ninety_days_before = dt.datetime(2026, 8, 2, tzinfo=UTC)
-    ninety_one_days_before = dt.datetime(2026, 8, 1, tzinfo=UTC)
+    window_start = dt.datetime(2026, 5, 4, tzinfo=UTC)  # 180 days before, the default window
+    before_window = dt.datetime(2026, 5, 3, tzinfo=UTC)
     assert _flagged(_run(RUNTIME_DEPRECATION_SOON, inventory, day_before)) == {"Fn"}
     assert _flagged(_run(RUNTIME_DEPRECATION_SOON, inventory, on_the_day)) == set()  # RUN001's turn
-    assert _flagged(_run(RUNTIME_DEPRECATION_SOON, inventory, ninety_days_before)) == {"Fn"}
-    assert _flagged(_run(RUNTIME_DEPRECATION_SOON, inventory, ninety_one_days_before)) == set()
+    assert _flagged(_run(RUNTIME_DEPRECATION_SOON, inventory, window_start)) == {"Fn"}
+    assert _flagged(_run(RUNTIME_DEPRECATION_SOON, inventory, before_window)) == set()
 
 
 def test_deprecation_warning_days_option() -> None:
     # nodejs22.x is deprecated on 2027-04-30, 152 days after the fixture clock.
     inventory = _inventory(_function("Fn", "nodejs22.x"))
     soon = RUNTIME_DEPRECATION_SOON
-    assert _flagged(_run(soon, inventory, FIXTURE_NOW)) == set()
-    assert _flagged(_run(soon, inventory, FIXTURE_NOW, deprecation_warning_days=200)) == {"Fn"}
-    assert _flagged(_run(soon, inventory, FIXTURE_NOW, deprecation_warning_days="200")) == {"Fn"}
-    assert _flagged(_run(soon, inventory, FIXTURE_NOW, deprecation_warning_days="x")) == set()
+    assert _flagged(_run(soon, inventory, FIXTURE_NOW)) == {"Fn"}
+    assert _flagged(_run(soon, inventory, FIXTURE_NOW, deprecation_warning_days=90)) == set()
+    assert _flagged(_run(soon, inventory, FIXTURE_NOW, deprecation_warning_days="90")) == set()
+    assert _flagged(_run(soon, inventory, FIXTURE_NOW, deprecation_warning_days=152)) == {"Fn"}
+    assert _flagged(_run(soon, inventory, FIXTURE_NOW, deprecation_warning_days=151)) == set()
+    # A malformed option falls back to the default window.
+    assert _flagged(_run(soon, inventory, FIXTURE_NOW, deprecation_warning_days="x")) == {"Fn"}
 
 
 def test_runtime_without_deprecation_date_is_never_flagged() -> None:

@@ -38,14 +38,16 @@ _LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 _ADMIN_MANAGED = {"AdministratorAccess": "full", "PowerUserAccess": "near"}
 
 # Actions that AWS's own Lambda policies (AWSLambdaBasicExecutionRole, AWSLambdaVPCAccessExecutionRole,
-# AWSXRayDaemonWriteAccess...) grant on "*": most support no resource-level scoping at all (X-Ray
-# segments, metrics, network interfaces created for VPC functions), and the logs ones are what every
-# function needs to write its logs. Flagging them would flag every function, and hide real findings.
+# AWSXRayDaemonWriteAccess, SAM's VPCAccessPolicy...) grant on "*": most support no resource-level
+# scoping at all (X-Ray segments, metrics, network interfaces created for VPC functions), and the logs
+# ones are what every function needs to write its logs. Flagging them would flag every function, and
+# hide real findings.
 _ANY_RESOURCE_BY_DESIGN = frozenset({
     "xray:puttracesegments", "xray:puttelemetryrecords",
     "cloudwatch:putmetricdata",
     "logs:createloggroup", "logs:createlogstream", "logs:putlogevents",
     "ec2:createnetworkinterface", "ec2:deletenetworkinterface", "ec2:describenetworkinterfaces",
+    "ec2:detachnetworkinterface",  # SAM's VPCAccessPolicy template
     "ec2:assignprivateipaddresses", "ec2:unassignprivateipaddresses",
     "kms:generaterandom",
 })

@@ -36,7 +36,9 @@ _SNIPPETS = {
     ),
 }
 
-_DEFAULT_WARNING_DAYS = 90
+# AWS Health starts notifying owners of affected functions about six months before a deprecation
+# (e.g. python3.10 notices went out on 2026-04-28 for 2026-10-31): warn on the same horizon.
+_DEFAULT_WARNING_DAYS = 180
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -210,7 +212,7 @@ RUNTIME_DEPRECATION_SOON = Rule(
     remediation=(
         "Plan the move to a newer supported runtime of the same language before the deprecation date, test "
         "the function against it and deploy. The warning window is set with the deprecation_warning_days "
-        "option (90 days by default)."
+        "option (180 days by default)."
     ),
     check=_check_deprecation_soon,
     snippets=_SNIPPETS,
