@@ -337,10 +337,12 @@ class Inventory:
     # Versions and aliases: their key -> the function they belong to.
     aliases: dict[str, Value] = field(default_factory=dict)
     _index: dict[str, Resource] = field(default_factory=dict, repr=False)
+    _role_users: dict[str, list[Function]] | None = field(default=None, repr=False)
 
     def add(self, bucket: list[R], obj: R) -> R:
         bucket.append(obj)
         self._index[obj.key] = obj
+        self._role_users = None
         return obj
 
     def get(self, ref: Any) -> Resource | None:
@@ -372,7 +374,13 @@ class Inventory:
         return None
 
     def functions_using_role(self, role: Role) -> list[Function]:
-        return [fn for fn in self.functions if self.resolve(fn.role, Role) is role]
+        if self._role_users is None:  # built on first use, dropped whenever an object is added
+            self._role_users = {}
+            for fn in self.functions:
+                user_of = self.resolve(fn.role, Role)
+                if user_of is not None:
+                    self._role_users.setdefault(user_of.key, []).append(fn)
+        return list(self._role_users.get(role.key, []))
 
     def role_of(self, fn: Function) -> Role | None:
         return self.resolve(fn.role, Role)
