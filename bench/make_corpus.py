@@ -202,7 +202,7 @@ VERBS = [
     "Validate", "Archive", "Aggregate", "Handle", "Dispatch", "Reconcile", "Refresh", "Generate", "Cleanup",
 ]
 RUNTIMES = [
-    ("python3.12", 18), ("python3.11", 12), ("python3.13", 6), ("nodejs20.x", 16), ("nodejs22.x", 6),
+    ("python3.12", 18), ("python3.11", 10), ("python3.13", 8), ("python3.14", 5), ("nodejs24.x", 5), ("nodejs20.x", 10), ("nodejs22.x", 10),
     ("nodejs18.x", 8), ("java21", 4), ("java17", 3), ("provided.al2023", 4), ("dotnet8", 2), ("ruby3.3", 2),
     ("python3.9", 4), ("python3.8", 3), ("python3.7", 2), ("nodejs16.x", 2), ("nodejs14.x", 2), ("go1.x", 2),
 ]
@@ -354,6 +354,15 @@ class Builder:
                 props["LifecycleConfiguration"] = {"Rules": [
                     {"Id": "expire-tmp", "Status": "Enabled", "Prefix": "tmp/", "ExpirationInDays": 7}]}
             self.add(name, "AWS::S3::Bucket", props)
+        return name
+
+    def uploads_bucket(self) -> str:
+        """A bucket only used as an S3 event source: referencing it from the function's policy would be circular."""
+        name = f"{self.Service}UploadsBucket"
+        if name not in self.resources:
+            self.add(name, "AWS::S3::Bucket", {"PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True}})
         return name
 
     def queue(self, purpose: str = "Work") -> str:
@@ -526,8 +535,9 @@ class Builder:
         if self.chance(0.14):  # the weakness the secret rules look for
             kind = self.rng.choice(["aws", "github", "stripe", "slack", "password"])
             if kind == "aws":
-                env["AWS_ACCESS_KEY_ID"] = self.fake_secret("aws_key")
-                env["AWS_SECRET_ACCESS_KEY"] = self.fake_secret("aws_secret")
+                # AWS_ACCESS_KEY_ID itself is reserved by Lambda, so leaked keys carry another name
+                env["DEPLOY_AWS_ACCESS_KEY_ID"] = self.fake_secret("aws_key")
+                env["DEPLOY_AWS_SECRET_ACCESS_KEY"] = self.fake_secret("aws_secret")
             elif kind == "github":
                 env["GITHUB_TOKEN"] = self.fake_secret("github")
             elif kind == "stripe":
@@ -679,6 +689,8 @@ def cfn_function(b: Builder, shared_role: str | None) -> None:
     if rng.random() < 0.5:
         log_props: dict[str, Any] = {"LogGroupName": sub("/aws/lambda/${" + fn_id + "}"),
                                      "RetentionInDays": rng.choice([7, 14, 30, 90, 365])}
+        if "IsProd" in b.conditions:
+            log_props["RetentionInDays"] = Intrinsic("If", ["IsProd", 365, 14])
         if rng.random() < 0.2:
             log_props["KmsKeyId"] = getatt(b.kms_key(), "Arn")
         b.add(f"{fn_id}LogGroup", "AWS::Logs::LogGroup", log_props)
@@ -858,11 +870,14 @@ def sam_policies(b: Builder, fn_id: str) -> list[Any]:
 def sam_events(b: Builder, fn_id: str, api_id: str | None) -> dict[str, Any]:
     rng = b.rng
     events: dict[str, Any] = {}
-    path = "/" + camel_to_kebab(fn_id.removesuffix("Function"))
+    base_path = "/" + camel_to_kebab(fn_id.removesuffix("Function"))
+    routes_per_api: dict[str, int] = {}
     for _ in range(rng.choice([0, 1, 1, 1, 2, 2, 3])):
         kind = rng.choices(["Api", "HttpApi", "SQS", "Schedule", "S3", "SNS", "DynamoDB", "EventBridgeRule"],
                            weights=[24, 12, 14, 12, 8, 6, 6, 6])[0]
         name = kind if kind not in events else f"{kind}{len(events) + 1}"
+        routes_per_api[kind] = routes_per_api.get(kind, 0) + 1  # one path per route: SAM rejects duplicates
+        path = base_path if routes_per_api[kind] == 1 else f"{base_path}/{{id}}/v{routes_per_api[kind]}"
         if kind == "Api":
             props: dict[str, Any] = {"Path": path, "Method": rng.choice(["get", "post", "put", "any"])}
             if api_id:
@@ -880,7 +895,7 @@ def sam_events(b: Builder, fn_id: str, api_id: str | None) -> dict[str, Any]:
                 "Schedule": rng.choice(["rate(5 minutes)", "rate(1 day)", "cron(0 12 * * ? *)"]),
                 "Enabled": True}}
         elif kind == "S3":
-            events[name] = {"Type": "S3", "Properties": {"Bucket": ref(b.bucket()), "Events": "s3:ObjectCreated:*",
+            events[name] = {"Type": "S3", "Properties": {"Bucket": ref(b.uploads_bucket()), "Events": "s3:ObjectCreated:*",
                                                          "Filter": {"S3Key": {"Rules": [
                                                              {"Name": "prefix", "Value": "uploads/"}]}}}}
         elif kind == "SNS":
@@ -953,7 +968,7 @@ def sam_function(b: Builder, api_id: str | None, shared_role: str | None) -> Non
         props["CodeSigningConfigArn"] = ref(b.signing())
     if rng.random() < 0.2:
         props["AutoPublishAlias"] = "live"
-    if rng.random() < 0.2:
+    if "Architectures" not in glob and rng.random() < 0.2:
         props["Architectures"] = ["arm64"]
     b.add(fn_id, "AWS::Serverless::Function", props)
     if rng.random() < 0.3:
@@ -964,6 +979,8 @@ def sam_function(b: Builder, api_id: str | None, shared_role: str | None) -> Non
             "Action": "lambda:InvokeFunction", "FunctionName": ref(fn_id),
             "Principal": rng.choice(["*", "123456789012"])})
     b.outputs[f"{fn_id}Arn"] = {"Value": getatt(fn_id, "Arn")}
+    if "IsProd" in b.conditions and f"{fn_id}LogGroup" in b.resources:
+        b.resources[f"{fn_id}LogGroup"]["Condition"] = "IsProd"
 
 
 def build_sam(b: Builder, functions: int) -> dict[str, Any]:
@@ -979,8 +996,6 @@ def build_sam(b: Builder, functions: int) -> dict[str, Any]:
         if rng.random() < 0.3:
             fn_glob["Architectures"] = ["arm64"]
         glob["Function"] = fn_glob
-    if rng.random() < 0.3:
-        glob["Api"] = {"TracingEnabled": True, "Cors": {"AllowOrigin": "'*'", "AllowMethods": "'GET,POST'"}}
     b.globals = glob
     api_id = None
     if rng.random() < 0.4:
@@ -991,6 +1006,10 @@ def build_sam(b: Builder, functions: int) -> dict[str, Any]:
         if rng.random() < 0.3:
             api["MethodSettings"] = [{"ResourcePath": "/*", "HttpMethod": "*", "LoggingLevel": "INFO"}]
         b.add(api_id, "AWS::Serverless::Api", api)
+    if rng.random() < 0.3:
+        glob["Api"] = {"TracingEnabled": True}
+        if api_id is None:  # SAM only accepts Cors for an explicit API with an inline DefinitionBody
+            glob["Api"]["Cors"] = {"AllowOrigin": "'*'", "AllowMethods": "'GET,POST'"}
     shared_role = None
     if rng.random() < 0.12:
         shared_role = "SharedFunctionRole"

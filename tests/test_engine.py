@@ -114,3 +114,22 @@ def test_the_clock_is_injected(tmp_path: Path) -> None:
     assert before.findings == []
     after = _scan(tmp_path, text, rules=["RUN001"])
     assert _ids(after.findings) == [("RUN001", "Open"), ("RUN001", "Other")]
+
+
+def test_parallel_reading_gives_the_same_report(tmp_path: Path) -> None:
+    from lambdasec.collectors.discovery import PARALLEL_THRESHOLD
+
+    from .conftest import FIXTURES
+
+    sources = sorted(FIXTURES.glob("*.fail.yaml"))
+    for index in range(PARALLEL_THRESHOLD + 2):
+        source = sources[index % len(sources)]
+        (tmp_path / f"{index:03d}-{source.name}").write_text(source.read_text())
+
+    def summary(report: lambdasec.model.findings.Report) -> list[tuple[str, str, str, int | None]]:
+        return [(f.fingerprint, f.rule_id, f.location.file, f.location.line) for f in report.findings]
+
+    serial = lambdasec.scan_paths([tmp_path], now=FIXTURE_CLOCK, workers=1)
+    parallel = lambdasec.scan_paths([tmp_path], now=FIXTURE_CLOCK, workers=2)
+    assert summary(parallel) == summary(serial)
+    assert parallel.scanned_files == serial.scanned_files and len(serial.scanned_files) == PARALLEL_THRESHOLD + 2

@@ -30,6 +30,7 @@ def scan_paths(
     min_confidence: str = "low",
     config_file: str | Path | None = None,
     now: dt.datetime | None = None,
+    workers: int = 1,
 ) -> Report:
     """Scan IaC files or directories and return the report (findings, suppressed, coverage gaps)."""
     from .config import Config, load_config
@@ -39,7 +40,7 @@ def scan_paths(
     config = load_config(Path(config_file), Path.cwd()) if config_file is not None else Config()
     settings = ScanSettings(
         rules=tuple(rules), skip_rules=tuple(skip_rules), min_severity=Severity.parse(min_severity),
-        min_confidence=Confidence.parse(min_confidence), config=config, now=now,
+        min_confidence=Confidence.parse(min_confidence), config=config, now=now, workers=workers,
     )
     return scan([Path(p) for p in paths], settings)
 

@@ -70,10 +70,12 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing for the table format; rely on the exit code.")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
               help="Colour the table output (NO_COLOR is honoured in auto mode).")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
+              help="Processes reading files in parallel (default 0: one per CPU, at most 4).")
 def scan(
     paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None, severity: str | None,
     min_confidence: str | None, rules: tuple[str, ...], skip_rules: tuple[str, ...], config_file: Path | None,
-    show_suppressed: bool, quiet: bool, color: str,
+    show_suppressed: bool, quiet: bool, color: str, jobs: int,
 ) -> None:
     """Scan CloudFormation / SAM templates (files or directories; default: the current directory)."""
     from .config import ConfigError, load_config
@@ -89,7 +91,7 @@ def scan(
             rules=rules, skip_rules=skip_rules,
             min_severity=Severity.parse(severity or config.severity or "info"),
             min_confidence=Confidence.parse(min_confidence or config.min_confidence or "low"),
-            config=config,
+            config=config, workers=jobs or min(os.cpu_count() or 1, 4),
         )
         effective_fail_on = fail_on or config.fail_on or "low"
         if effective_fail_on not in (*SEVERITIES, "none"):

@@ -11,6 +11,7 @@ from ..model.location import Location
 from .options import CollectOptions
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
+PARALLEL_THRESHOLD = 48
 
 
 def candidate_files(paths: Iterable[Path], options: CollectOptions) -> Iterator[tuple[Path, Path]]:
@@ -26,18 +27,39 @@ def candidate_files(paths: Iterable[Path], options: CollectOptions) -> Iterator[
                     yield Path(directory) / name, path
 
 
-def collect(paths: Iterable[Path], options: CollectOptions) -> tuple[Inventory, list[str]]:
-    """The merged inventory of every recognised file, and the list of files that were recognised."""
+def _collect_one(job: tuple[Path, Path, CollectOptions]) -> tuple[Path, Path, Inventory | None]:
     from .cloudformation.collector import collect_file
 
+    file, root, options = job
+    return file, root, collect_file(file, root, options)
+
+
+def _results(jobs: list[tuple[Path, Path, CollectOptions]], workers: int) -> Iterator[
+        tuple[Path, Path, Inventory | None]]:
+    """Files are independent: past a few dozen, reading them in worker processes pays for the workers' start."""
+    if workers <= 1 or len(jobs) < PARALLEL_THRESHOLD:
+        yield from map(_collect_one, jobs)
+        return
+    import concurrent.futures
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from pool.map(_collect_one, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
+
+
+def collect(paths: Iterable[Path], options: CollectOptions) -> tuple[Inventory, list[str]]:
+    """The merged inventory of every recognised file, and the list of files that were recognised."""
     inventory = Inventory()
     scanned: list[str] = []
+    paths = list(paths)
     for path in paths:
         if not path.exists():
             inventory.coverage_gaps.append(CoverageGap("missing-file", f"path does not exist: {path}",
                                                        Location(str(path))))
-    for file, root in candidate_files((p for p in paths if p.exists()), options):
-        found = collect_file(file, root, options)
+    jobs = [(file, root, options) for file, root in candidate_files((p for p in paths if p.exists()), options)]
+    # Results come back in job order, so reports are identical whatever the number of workers.
+    for file, root, found in _results(jobs, options.workers):
         if found is None:
             continue
         scanned.append(file.relative_to(root).as_posix() if file.is_relative_to(root) else file.as_posix())

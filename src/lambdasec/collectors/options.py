@@ -10,6 +10,8 @@ from typing import Any
 @dataclass(frozen=True)
 class CollectOptions:
     max_template_bytes: int = 5 * 1024 * 1024
+    # Worker processes for reading many files (1: read in this process).
+    workers: int = 1
     # Template parameter values given by the user (they override defaults).
     parameter_values: Mapping[str, Any] = field(default_factory=dict)
     # Directory names never walked into.

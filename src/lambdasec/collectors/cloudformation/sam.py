@@ -147,7 +147,7 @@ def _reuse_policy_templates() -> None:
     validated processor is built once per process and shared; the plugin around it stays per call."""
     import samtranslator.translator.translator as translator_module
 
-    translator_module.make_policy_template_for_function_plugin = _policy_template_plugin  # type: ignore[assignment]
+    translator_module.make_policy_template_for_function_plugin = _policy_template_plugin
 
 
 def translate(source: Mapping[str, Any], template_dir: Path, root: Path, rel: str) -> Translated:
