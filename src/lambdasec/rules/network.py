@@ -40,7 +40,7 @@ def _check_not_in_vpc(inventory: Inventory, context: Context) -> Iterator[Outcom
     for fn in inventory.functions:
         if fn.vpc is None:
             yield NOT_IN_VPC.finding(
-                inventory, fn, f"function {fn.id} has no VpcConfig: it runs outside any VPC")
+                inventory, fn, f"Function {fn.id} has no VpcConfig: it runs outside any VPC")
         elif isinstance(fn.vpc.subnet_ids, Unresolved):
             # Subnets given at deploy time still attach the function; only a condition may remove them.
             if fn.vpc.subnet_ids.may_be_absent:
@@ -48,7 +48,7 @@ def _check_not_in_vpc(inventory: Inventory, context: Context) -> Iterator[Outcom
                     fn, f"VpcConfig depends on a condition ({fn.vpc.subnet_ids.expression})")
         elif not fn.vpc.subnet_ids:
             yield NOT_IN_VPC.finding(
-                inventory, fn, f"function {fn.id} has a VpcConfig with no subnets: it runs outside any VPC",
+                inventory, fn, f"Function {fn.id} has a VpcConfig with no subnets: it runs outside any VPC",
                 location=fn.at("VpcConfig.SubnetIds"))
 
 
@@ -137,7 +137,7 @@ def _check_single_az(inventory: Inventory, context: Context) -> Iterator[Outcome
         subnets = _distinct(fn.vpc.subnet_ids)
         if len(subnets) == 1:
             yield SINGLE_AZ.finding(
-                inventory, fn, f"function {fn.id} is attached to a single subnet ({subnets[0]}), so a single "
+                inventory, fn, f"Function {fn.id} is attached to a single subnet ({subnets[0]}), so a single "
                 "availability zone", location=fn.at("VpcConfig.SubnetIds"),
                 evidence={"subnets": [str(subnets[0])]})
         elif subnets:
@@ -409,7 +409,7 @@ def _check_public_subnet(inventory: Inventory, context: Context) -> Iterator[Out
         if public:
             subnet, table, route = public[0]
             yield PUBLIC_SUBNET.finding(
-                inventory, fn, f"function {fn.id} is attached to public subnet {subnet}: route table {table} "
+                inventory, fn, f"Function {fn.id} is attached to public subnet {subnet}: route table {table} "
                 f"sends {route.destination} to internet gateway {route.gateway}",
                 location=fn.at("VpcConfig.SubnetIds"),
                 evidence={"public_subnets": sorted({str(s) for s, _, _ in public}),

@@ -25,10 +25,10 @@ def _check_tracing(inventory: Inventory, context: Context) -> Iterator[Outcome]:
             yield TRACING.not_evaluated(fn, f"the tracing mode is known only at deploy time ({mode})")
         elif mode is None:
             yield TRACING.finding(
-                inventory, fn, f"function {fn.id} has no TracingConfig: X-Ray active tracing is off")
+                inventory, fn, f"Function {fn.id} has no TracingConfig: X-Ray active tracing is off")
         else:
             yield TRACING.finding(
-                inventory, fn, f"function {fn.id} has tracing mode {mode}: X-Ray active tracing is off",
+                inventory, fn, f"Function {fn.id} has tracing mode {mode}: X-Ray active tracing is off",
                 location=fn.at("TracingConfig.Mode"), evidence={"tracing_mode": mode})
 
 

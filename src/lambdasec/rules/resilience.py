@@ -46,7 +46,7 @@ def _check_failure_destination(inventory: Inventory, context: Context) -> Iterat
         invoked_by = f"invoked asynchronously by {', '.join(names)}" if kinds else (
             "configured for asynchronous invocation (EventInvokeConfig)")
         yield FAILURE_DESTINATION.finding(
-            inventory, fn, f"function {fn.id} is {invoked_by} but has no dead-letter queue or on-failure "
+            inventory, fn, f"Function {fn.id} is {invoked_by} but has no dead-letter queue or on-failure "
             "destination: events that fail every retry are dropped",
             evidence={"async_invokers": sorted(kinds), "event_invoke_configs": [c.id for c in configs]})
 
@@ -122,7 +122,7 @@ def _check_reserved_concurrency(inventory: Inventory, context: Context) -> Itera
         limit = fn.reserved_concurrency
         if limit is None:
             yield RESERVED_CONCURRENCY.finding(
-                inventory, fn, f"function {fn.id} has no ReservedConcurrentExecutions: it can scale up to "
+                inventory, fn, f"Function {fn.id} has no ReservedConcurrentExecutions: it can scale up to "
                 "the account's whole unreserved concurrency")
         elif isinstance(limit, Unresolved) and limit.may_be_absent:
             yield RESERVED_CONCURRENCY.not_evaluated(
