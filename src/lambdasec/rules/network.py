@@ -283,7 +283,7 @@ def _check_open_egress(inventory: Inventory, context: Context) -> Iterator[Outco
         users = _names([fn.id for fn in functions])
         if not group.egress:  # no rule declared (or an empty list): AWS adds its allow-all egress rule
             yield OPEN_EGRESS.finding(
-                inventory, group, f"security group {group.id} (used by {users}) declares no egress rule, so "
+                inventory, group, f"Security group {group.id} (used by {users}) declares no egress rule, so "
                 "AWS adds its default rule allowing all outbound traffic to 0.0.0.0/0", functions=functions,
                 evidence={"egress": "aws-default-allow-all"})
             continue
@@ -292,7 +292,7 @@ def _check_open_egress(inventory: Inventory, context: Context) -> Iterator[Outco
         if open_rules:
             first = open_rules[0]
             yield OPEN_EGRESS.finding(
-                inventory, group, f"security group {group.id} (used by {users}) allows egress of "
+                inventory, group, f"Security group {group.id} (used by {users}) allows egress of "
                 f"{_describe(first)}", location=first.location or group.location, functions=functions,
                 evidence={"rules": [_describe(rule) for rule in open_rules]})
         elif any(verdict is None for _, verdict in verdicts):

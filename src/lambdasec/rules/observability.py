@@ -107,7 +107,7 @@ def _check_retention(inventory: Inventory, context: Context) -> Iterator[Outcome
         elif retention is None:
             name = group.name if isinstance(group.name, str) else group.id
             yield RETENTION.finding(
-                inventory, group, f"log group {name} has no RetentionInDays: its events are kept forever",
+                inventory, group, f"Log group {name} has no RetentionInDays: its events are kept forever",
                 functions=[fn for fn in inventory.functions if _logs_to(fn, group)])
 
 
@@ -208,12 +208,12 @@ def _check_trail(inventory: Inventory, context: Context) -> Iterator[Outcome]:
         records = _records_lambda_data(trail)
         if trail.is_logging is False:
             yield TRAIL.finding(
-                inventory, trail, f"trail {trail.id} has IsLogging false: it records no events, including "
+                inventory, trail, f"Trail {trail.id} has IsLogging false: it records no events, including "
                 "Lambda Invoke calls", location=trail.at("IsLogging"), functions=(),
                 evidence={"is_logging": False, "lambda_data_events": records})
         elif records is False:
             yield TRAIL.finding(
-                inventory, trail, f"trail {trail.id} has no event selector for Lambda data events "
+                inventory, trail, f"Trail {trail.id} has no event selector for Lambda data events "
                 f"({_LAMBDA_TYPE}): Invoke calls are not recorded", location=_selectors_location(trail),
                 functions=(), evidence={"lambda_data_events": False})
         elif records is None:
