@@ -46,7 +46,7 @@ def render(report: Report, rules: Sequence[Rule] = (), **options: Any) -> str:
         table.add_column("severity", no_wrap=True)
         table.add_column("rule", no_wrap=True)
         table.add_column("finding", ratio=3)
-        table.add_column("location", ratio=1, overflow="fold")
+        table.add_column("location", no_wrap=True)
         for f in findings:
             table.add_row(
                 f"[{_STYLE[f.severity]}]{f.severity.label}[/]",

@@ -196,9 +196,11 @@ def _public_permission_finding(inventory: Inventory, permission: Permission) -> 
 # ---------------------------------------------------------------- EXP004
 def check_service_permission_without_source(inventory: Inventory, context: Context) -> Iterator[Outcome]:
     for permission in inventory.permissions:
-        if _is_set(permission.source_arn) or _is_set(permission.source_account):
+        if _is_set(permission.source_account):
             continue
         principal = classify_principal(permission.principal)
+        if _is_set(permission.source_arn) and not _arn_without_account(permission, principal.shown):
+            continue
         if principal.kind == "unknown":
             yield EXP004.not_evaluated(
                 permission,
@@ -207,15 +209,28 @@ def check_service_permission_without_source(inventory: Inventory, context: Conte
             )
         elif principal.kind == "service":
             function = _function_name(inventory, permission.function)
+            why = ("its SourceArn is an S3 bucket ARN, which names no account (a bucket of the same name in "
+                   "another account matches), and SourceAccount is not set" if _is_set(permission.source_arn)
+                   else "neither SourceArn nor SourceAccount is set")
             yield EXP004.finding(
                 inventory, permission,
                 f"Permission {permission.id} lets service principal {principal.shown} invoke function "
-                f"{function} on behalf of any resource in any account: neither SourceArn nor SourceAccount "
-                "is set.",
+                f"{function} on behalf of any resource in any account: {why}.",
                 location=permission.at("Principal"),
                 evidence={"principal": principal.shown, "action": _shown(permission.action),
                           "function": function},
             )
+
+
+def _arn_without_account(permission: Permission, principal: str) -> bool:
+    """S3 bucket ARNs carry no account id, so SourceArn alone does not pin the caller's account."""
+    if principal != "s3.amazonaws.com":
+        return False
+    arn = permission.source_arn
+    if isinstance(arn, ResourceRef):
+        return True  # !GetAtt Bucket.Arn
+    text = arn if isinstance(arn, str) else getattr(arn, "expression", "")
+    return text.startswith(("arn:aws:s3:::", "arn:${AWS::Partition}:s3:::"))
 
 
 # ---------------------------------------------------------------- EXP005

@@ -1,0 +1,64 @@
+"""The bundled example: exactly the planted weaknesses are found, the clean functions stay clean."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import lambdasec
+
+from .conftest import FIXTURE_CLOCK, REPO
+
+EXPECTED = Counter({
+    ("EXP001", "WebhookFunctionUrl"): 1,
+    ("EXP002", "WebhookFunctionUrl"): 1,
+    ("EXP003", "WebhookFunctionURLInvokeAllowPublicAccess"): 1,
+    ("EXP003", "WebhookFunctionUrlPublicPermissions"): 1,
+    ("EXP003", "ReportExportPartnerInvokePermission"): 1,
+    ("EXP004", "ThumbnailerS3InvokePermission"): 1,
+    ("EXP008", "ServerlessRestApi GET /orders/{orderId}"): 1,
+    ("EXP008", "ServerlessRestApi POST /orders"): 1,
+    ("IAM001", "ThumbnailerRole"): 1,
+    ("IAM002", "ReportExportFunctionRole"): 1,
+    ("IAM003", "ReportExportFunctionRole"): 1,
+    ("IAM004", "ReportExportFunctionRole"): 1,
+    ("SEC001", "WebhookFunction"): 5,
+    ("SEC002", "ReportExportFunction"): 1,
+    ("ENC001", "WebhookFunction"): 1,
+    ("ENC001", "ApiFunction"): 1,
+    ("ENC001", "ReportExportFunction"): 1,
+    ("INT001", "WebhookFunction"): 1,
+    ("INT001", "ApiFunction"): 1,
+    ("INT001", "InvoiceIngestFunction"): 1,
+    ("INT001", "ReportExportFunction"): 1,
+    ("INT004", "ReportExportFunction"): 1,
+    ("INT005", "ThumbnailerFunction"): 1,
+    ("INT006", "ThumbnailerFunction"): 1,
+    ("INT007", "ReportExportFunction"): 1,
+    ("RUN001", "ReportExportFunction"): 1,
+    ("RUN002", "ApiFunction"): 1,
+    ("NET001", "WebhookFunction"): 1,
+    ("NET001", "ApiFunction"): 1,
+    ("NET001", "InvoiceIngestFunction"): 1,
+    ("NET001", "ReportExportFunction"): 1,
+    ("NET001", "ThumbnailerFunction"): 1,
+    ("OBS001", "WebhookFunction"): 1,
+    ("OBS001", "ReportExportFunction"): 1,
+    ("OBS002", "WebhookLogGroup"): 1,
+    ("OBS003", "AuditTrail"): 1,
+    ("RES001", "InvoiceIngestFunction"): 1,
+    ("RES001", "ThumbnailerFunction"): 1,
+    ("RES002", "WebhookFunction"): 1,
+    ("RES002", "ApiFunction"): 1,
+    ("RES002", "InvoiceIngestFunction"): 1,
+    ("RES002", "ReportExportFunction"): 1,
+    ("RES002", "ThumbnailerFunction"): 1,
+})
+
+
+def test_example_findings_are_exactly_the_planted_ones() -> None:
+    report = lambdasec.scan_paths([REPO / "examples" / "sam-app"], now=FIXTURE_CLOCK)
+    assert report.coverage_gaps == [] and report.not_evaluated == []
+    assert Counter((f.rule_id, f.resource_id) for f in report.findings) == EXPECTED
+    clean = {"OrdersProcessorFunction", "PaymentsReconcilerFunction"}
+    assert [f for f in report.findings if clean & set(f.functions)] == []
+    assert all(f.location.file == "template.yaml" and f.location.line for f in report.findings)
