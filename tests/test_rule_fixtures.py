@@ -7,12 +7,15 @@ In a `.fail.` fixture the rule flags exactly the resources whose logical id star
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 import lambdasec
 from lambdasec.collectors.cloudformation.loader import load_template_text
+from lambdasec.collectors.discovery import collect
+from lambdasec.collectors.options import CollectOptions
 from lambdasec.model.findings import Finding
 from lambdasec.rules.registry import all_rules
 
@@ -25,14 +28,27 @@ def _code(path: Path) -> str:
     return path.name.split(".", 1)[0].split("-", 1)[0]
 
 
+def _is_cloudformation(path: Path) -> bool:
+    return not path.name.endswith((".tf", ".serverless.yml", ".tfplan.json"))
+
+
 def _source_ids(path: Path) -> list[str]:
-    document = load_template_text(path.read_text(), is_json=path.suffix == ".json")
-    return list(document["Resources"])
+    """Names of the fixture's own resources: logical ids, Terraform resource names, serverless keys."""
+    if _is_cloudformation(path):
+        document = load_template_text(path.read_text(), is_json=path.suffix == ".json")
+        return list(document["Resources"])
+    inventory, _ = collect([path], CollectOptions())
+    return sorted({_name(resource.id) for resource in inventory.resources()})
+
+
+def _name(resource_id: str) -> str:
+    """`module.m.aws_lambda_function.fail_x["k"]` -> `fail_x`; other ids unchanged."""
+    return re.sub(r"\[.*\]$", "", resource_id).rsplit(".", 1)[-1]
 
 
 def _origin(finding: Finding, source_ids: list[str]) -> str:
     path = finding.location.path
-    generated = path[1] if len(path) > 1 and path[0] == "Resources" else finding.resource_id
+    generated = path[1] if len(path) > 1 and path[0] == "Resources" else _name(finding.resource_id)
     for source_id in sorted(source_ids, key=len, reverse=True):
         if generated.startswith(source_id):
             return source_id
@@ -60,12 +76,12 @@ def test_fixture(path: Path) -> None:
     assert [g.message for g in report.coverage_gaps] == []
     source_ids = _source_ids(path)
     flagged = {_origin(f, source_ids) for f in report.findings}
-    expected = {i for i in source_ids if i.startswith("Fail")} if ".fail." in path.name else set()
+    expected = {i for i in source_ids if i.lower().startswith("fail")} if ".fail." in path.name else set()
     assert flagged == expected
     if ".fail." in path.name:
         assert expected, "a fail fixture needs at least one resource named Fail*"
     for finding in report.findings:
         assert finding.rule_id == code
-        assert finding.location.file == path.name
+        assert finding.location.file.endswith(path.name)
         assert finding.location.line is not None and finding.location.line > 0
         assert finding.message
