@@ -13,6 +13,7 @@ estimate in a later issue. Until then, an unknown verb counts as "Write", the ca
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Final, Literal
 
@@ -94,12 +95,15 @@ def has_wildcard(pattern: str) -> bool:
     return _WILDCARD.search(pattern) is not None
 
 
+@functools.lru_cache(maxsize=4096)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    regex = "".join(".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern.strip())
+    return re.compile(regex, re.IGNORECASE | re.DOTALL)
+
+
 def action_matches(pattern: str, action: str) -> bool:
     """True when an IAM action pattern (``s3:Get*``, ``*``) covers a concrete action, case-insensitively."""
-    regex = "".join(
-        ".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern.strip()
-    )
-    return re.fullmatch(regex, action.strip(), re.IGNORECASE | re.DOTALL) is not None
+    return _pattern(pattern).fullmatch(action.strip()) is not None
 
 
 def matches_every_action(pattern: str) -> bool:

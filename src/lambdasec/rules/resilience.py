@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..model.findings import Confidence, Severity
-from ..model.inventory import EventInvokeConfig, Function, Inventory
+from ..model.inventory import EventInvokeConfig, Inventory
 from ..model.values import Unresolved
 from .base import Context, Outcome, Rule
 
@@ -25,14 +25,21 @@ def _async_triggers(inventory: Inventory) -> dict[str, set[str]]:
     return triggers
 
 
-def _invoke_configs(inventory: Inventory, fn: Function) -> list[EventInvokeConfig]:
-    return [c for c in inventory.event_invoke_configs if inventory.function_for(c.function) is fn]
+def _invoke_configs(inventory: Inventory) -> dict[str, list[EventInvokeConfig]]:
+    """Function key -> its event-invoke configs."""
+    configs: dict[str, list[EventInvokeConfig]] = {}
+    for config in inventory.event_invoke_configs:
+        fn = inventory.function_for(config.function)
+        if fn is not None:
+            configs.setdefault(fn.key, []).append(config)
+    return configs
 
 
 def _check_failure_destination(inventory: Inventory, context: Context) -> Iterator[Outcome]:
     triggers = _async_triggers(inventory)
+    configs_by_function = _invoke_configs(inventory)
     for fn in inventory.functions:
-        configs = _invoke_configs(inventory, fn)
+        configs = configs_by_function.get(fn.key, [])
         kinds = triggers.get(fn.key, set())
         if not kinds and not configs:
             continue  # no known asynchronous invocation: failures go back to the caller

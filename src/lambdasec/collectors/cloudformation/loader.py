@@ -156,7 +156,8 @@ def load_yaml(text: str) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        _expanded_size(node, {}, MAX_EXPANDED_NODES)
+        if "&" in text:  # without an anchor there is no alias to expand
+            _expanded_size(node, {}, MAX_EXPANDED_NODES)
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -12,7 +12,6 @@ inventory still knows where the code lives.
 
 from __future__ import annotations
 
-import copy
 import functools
 import types
 from collections.abc import Mapping
@@ -165,7 +164,7 @@ def translate(source: Mapping[str, Any], template_dir: Path, root: Path, rel: st
     where = Location(rel, None, None, ())
     try:
         output = translator.translate(
-            copy.deepcopy(template), parameter_values=dict(_PSEUDO),
+            template, parameter_values=dict(_PSEUDO),  # a private copy already (_plain)
             get_managed_policy_map=lambda: {}, passthrough_metadata=True,
         )
     except InvalidDocumentException as exc:
