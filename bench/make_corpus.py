@@ -202,7 +202,8 @@ VERBS = [
     "Validate", "Archive", "Aggregate", "Handle", "Dispatch", "Reconcile", "Refresh", "Generate", "Cleanup",
 ]
 RUNTIMES = [
-    ("python3.12", 18), ("python3.11", 10), ("python3.13", 8), ("python3.14", 5), ("nodejs24.x", 5), ("nodejs20.x", 10), ("nodejs22.x", 10),
+    ("python3.12", 18), ("python3.11", 10), ("python3.13", 8), ("python3.14", 5), ("nodejs24.x", 5),
+    ("nodejs20.x", 10), ("nodejs22.x", 10),
     ("nodejs18.x", 8), ("java21", 4), ("java17", 3), ("provided.al2023", 4), ("dotnet8", 2), ("ruby3.3", 2),
     ("python3.9", 4), ("python3.8", 3), ("python3.7", 2), ("nodejs16.x", 2), ("nodejs14.x", 2), ("go1.x", 2),
 ]
@@ -241,6 +242,29 @@ def handler_for(runtime: str, service: str, noun: str) -> str:
     }[family]
 
 
+def source_files(family: str, service: str, noun: str) -> dict[str, str]:
+    """A minimal but plausible source tree for one function of a SAM project."""
+    if family == "python":
+        return {"app.py": PYTHON_CODE, "requirements.txt": "boto3==1.35.49\n"}
+    if family == "nodejs":
+        package = {"name": f"{service}-{noun.lower()}", "version": "1.0.0", "main": "index.js",
+                   "dependencies": {"@aws-sdk/client-dynamodb": "^3.600.0"}}
+        return {"index.js": NODE_CODE, "package.json": json.dumps(package, indent=2) + "\n"}
+    if family == "java":
+        return {f"src/main/java/com/example/{service}/{noun}Handler.java":
+                f"package com.example.{service};\n\npublic class {noun}Handler {{\n"
+                "    public String handleRequest(Object event, Object context) { return \"ok\"; }\n}\n"}
+    if family == "dotnet":
+        return {"Function.cs": f"namespace {noun};\n\npublic class Function\n{{\n"
+                "    public string FunctionHandler(string input) => input;\n}\n"}
+    if family == "go":
+        return {"main.go": "package main\n\nimport \"github.com/aws/aws-lambda-go/lambda\"\n\n"
+                "func handler() (string, error) { return \"ok\", nil }\n\nfunc main() { lambda.Start(handler) }\n"}
+    if family == "ruby":
+        return {"app.rb": "def lambda_handler(event:, context:)\n  { statusCode: 200 }\nend\n"}
+    return {"bootstrap": "#!/bin/sh\nset -eu\nexec ./handler\n"}
+
+
 def camel_to_kebab(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
@@ -271,6 +295,7 @@ class Builder:
         self.globals: dict[str, Any] = {}
         self.function_ids: list[str] = []
         self.vpc: dict[str, Any] | None = None
+        self.files: dict[str, str] = {}  # code next to a SAM template (CodeUri / ContentUri directories)
         self.stage_param()
 
     # ---- helpers -------------------------------------------------------------------------------
@@ -286,7 +311,8 @@ class Builder:
         return logical_id
 
     def tags(self) -> list[dict[str, Any]]:
-        tags = [{"Key": "service", "Value": self.service}, {"Key": "stage", "Value": ref("Stage")}]
+        tags: list[dict[str, Any]] = [{"Key": "service", "Value": self.service},
+                                      {"Key": "stage", "Value": ref("Stage")}]
         if self.chance(0.4):
             tags.append({"Key": "owner", "Value": self.rng.choice(["platform-team", "team-core", "data-eng"])})
         return tags
@@ -421,6 +447,7 @@ class Builder:
         if name not in self.resources:
             runtimes = ["python3.12", "python3.11"]
             if self.sam:
+                self.files["layers/deps/requirements.txt"] = "aws-lambda-powertools==3.2.0\nrequests==2.32.3\n"
                 self.add(name, "AWS::Serverless::LayerVersion", {
                     "LayerName": sub("${AWS::StackName}-deps"), "ContentUri": "layers/deps/",
                     "CompatibleRuntimes": runtimes, "RetentionPolicy": "Retain"})
@@ -895,9 +922,9 @@ def sam_events(b: Builder, fn_id: str, api_id: str | None) -> dict[str, Any]:
                 "Schedule": rng.choice(["rate(5 minutes)", "rate(1 day)", "cron(0 12 * * ? *)"]),
                 "Enabled": True}}
         elif kind == "S3":
-            events[name] = {"Type": "S3", "Properties": {"Bucket": ref(b.uploads_bucket()), "Events": "s3:ObjectCreated:*",
-                                                         "Filter": {"S3Key": {"Rules": [
-                                                             {"Name": "prefix", "Value": "uploads/"}]}}}}
+            events[name] = {"Type": "S3", "Properties": {
+                "Bucket": ref(b.uploads_bucket()), "Events": "s3:ObjectCreated:*",
+                "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": "uploads/"}]}}}}
         elif kind == "SNS":
             events[name] = {"Type": "SNS", "Properties": {"Topic": ref(b.topic())}}
         elif kind == "DynamoDB":
@@ -924,6 +951,8 @@ def sam_function(b: Builder, api_id: str | None, shared_role: str | None) -> Non
         props["InlineCode"] = PYTHON_CODE if family == "python" else NODE_CODE
     else:
         props["CodeUri"] = f"src/{camel_to_snake(fn_id.removesuffix('Function'))}/"
+        for name, text in source_files(family, b.service, noun).items():
+            b.files[props["CodeUri"] + name] = text
     props["Handler"] = handler_for(runtime, b.service, noun)
     if runtime != glob.get("Runtime"):
         props["Runtime"] = runtime
@@ -1042,8 +1071,8 @@ KINDS = [("sam-yaml", 45), ("cfn-yaml", 34), ("cfn-json", 16), ("sam-json", 5)]
 FUNCTION_COUNT_WEIGHTS = [20, 18, 15, 12, 10, 9, 8, 8]  # 1..8 functions, small stacks are most common
 
 
-def generate_one(seed: int, index: int) -> tuple[str, str, dict[str, Any]]:
-    """Return (relative path, text, manifest entry) for template number ``index``."""
+def generate_one(seed: int, index: int) -> tuple[str, str, dict[str, Any], dict[str, str]]:
+    """Return (relative path, text, manifest entry, source files by relative path) for template ``index``."""
     rng = random.Random(f"lambdasec-bench:{seed}:{index}")
     kind = rng.choices([k for k, _ in KINDS], weights=[w for _, w in KINDS])[0]
     functions = rng.choices(range(1, 9), weights=FUNCTION_COUNT_WEIGHTS)[0]
@@ -1062,10 +1091,12 @@ def generate_one(seed: int, index: int) -> tuple[str, str, dict[str, Any]]:
         name = rng.choice(["template.yaml", "template.yml"]) if sam else rng.choice(
             [f"{builder.service}.yaml", "cloudformation.yaml", f"cfn/{builder.service}-stack.yml"])
         style = "yaml-short" if short else "yaml-long"
-    entry = {"path": f"{folder}/{name}", "kind": "sam" if sam else "cfn", "syntax": style,
+    entry: dict[str, Any] = {"path": f"{folder}/{name}", "kind": "sam" if sam else "cfn", "syntax": style,
              "functions": len(builder.function_ids), "resources": len(template["Resources"]),
              "lines": text.count("\n"), "bytes": len(text.encode())}
-    return entry["path"], text, entry
+    sources = {f"{folder}/{name.rsplit('/', 1)[0] + '/' if '/' in name else ''}{rel}": content
+               for rel, content in builder.files.items()}
+    return f"{folder}/{name}", text, entry, sources
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1082,10 +1113,11 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True)
     entries = []
     for index in range(args.count):
-        rel, text, entry = generate_one(args.seed, index)
-        target = out / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        rel, text, entry, sources = generate_one(args.seed, index)
+        for path, content in [(rel, text), *sources.items()]:
+            target = out / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text if path == rel else content, encoding="utf-8")
         entries.append(entry)
     manifest = args.manifest or out.with_name(out.name + ".manifest.json")
     manifest.write_text(json.dumps({"seed": args.seed, "count": args.count, "templates": entries}, indent=1) + "\n")

@@ -166,12 +166,13 @@ def test_net002_unknown_zones_are_not_evaluated() -> None:
 
 
 # ---------------------------------------------------------------- NET003
-def test_net003_default_and_empty_egress_mean_allow_all() -> None:
+def test_net003_undeclared_egress_is_allow_all_and_empty_egress_is_none() -> None:
+    # None: nothing declared, AWS's default rule applies; []: no egress at all (Terraform-managed groups).
     inventory = build(
         security_groups=[group("Implicit", None), group("Empty", []), group("Unused", None)],
         functions=[vpc_function("Fn", ["subnet-0a1b2c3d"], [ref("Implicit"), ref("Empty", "GroupId")])],
     )
-    assert flagged(OPEN_EGRESS, inventory) == {"Implicit", "Empty"}
+    assert flagged(OPEN_EGRESS, inventory) == {"Implicit"}
     implicit = findings(OPEN_EGRESS, inventory)[0]
     assert implicit.functions == ["Fn"]
     assert implicit.evidence == {"egress": "aws-default-allow-all"}

@@ -55,12 +55,18 @@ def rule_markdown(rule: Rule) -> str:
         if rule.snippets.get(key):
             lines += [f"### {label}", "", f"```{lang}", rule.snippets[key].rstrip(), "```", ""]
     examples = fixtures(rule)
-    if examples:
+    # Plan JSON fixtures are machine output, hundreds of lines long: named, not shown.
+    plans = [name for name, _, _ in examples if name.endswith(".tfplan.json")]
+    shown = [example for example in examples if not example[0].endswith(".tfplan.json")]
+    if shown:
         lines += ["## Examples", ""]
-        for name, verdict, text in examples:
+        for name, verdict, text in shown:
             heading = "Flagged" if verdict == "fail" else "Not flagged"
-            lang = "json" if name.endswith(".json") else "yaml"
+            lang = "json" if name.endswith(".json") else "hcl" if name.endswith(".tf") else "yaml"
             lines += [f"### {heading}: `{name}`", "", f"```{lang}", text.rstrip(), "```", ""]
+    if plans:
+        lines += ["Also tested on Terraform plans (`terraform show -json`): "
+                  + ", ".join(f"`{name}`" for name in plans) + ".", ""]
     anchors = [(k, v) for k, v in rule.anchors.items() if v]
     if anchors:
         lines += ["## Equivalent checks in other tools", ""]

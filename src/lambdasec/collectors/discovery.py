@@ -1,8 +1,13 @@
-"""Walk the scan paths and hand each candidate file to the collector that understands it."""
+"""Walk the scan paths and hand each candidate to the collector that understands it.
+
+CloudFormation/SAM templates, Terraform plan JSON and serverless.yml are single files; a
+Terraform configuration is a directory of `.tf` files (a module), read as one unit.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -11,45 +16,104 @@ from ..model.location import Location
 from .options import CollectOptions
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
+SERVERLESS_NAMES = ("serverless.yml", "serverless.yaml", "serverless.json", "serverless.ts", "serverless.js")
 PARALLEL_THRESHOLD = 48
+_LOCAL_MODULE_SOURCE = re.compile(r'^\s*source\s*=\s*"(\.{1,2}/[^"]*)"', re.MULTILINE)
+
+Job = tuple[str, Path, Path, tuple[Path, ...], CollectOptions]  # (kind, path, root, files, options)
 
 
-def candidate_files(paths: Iterable[Path], options: CollectOptions) -> Iterator[tuple[Path, Path]]:
-    """(file, root) pairs; a file named explicitly is always a candidate, walked ones by suffix."""
+def _walk(path: Path, options: CollectOptions) -> Iterator[Path]:
+    for directory, dirnames, filenames in os.walk(path):
+        dirnames[:] = sorted(d for d in dirnames if d not in options.skip_dirs)
+        for name in sorted(filenames):
+            yield Path(directory) / name
+
+
+def _kind(file: Path) -> str | None:
+    name = file.name.lower()
+    if name in SERVERLESS_NAMES or name.endswith(tuple("." + n for n in SERVERLESS_NAMES)):
+        return "serverless"  # serverless.yml, or a named variant such as orders.serverless.yml
+    if name.endswith(".tf"):
+        return "terraform"
+    if name.endswith(TEMPLATE_SUFFIXES):
+        return "document"  # CloudFormation/SAM or a Terraform plan, told apart by content
+    return None
+
+
+def _child_modules(module_dirs: Iterable[Path]) -> set[Path]:
+    """Directories used as local modules by another configuration: read through their parent, not as roots."""
+    children: set[Path] = set()
+    for directory in module_dirs:
+        for tf in sorted(directory.glob("*.tf")):
+            try:
+                text = tf.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            for source in _LOCAL_MODULE_SOURCE.findall(text):
+                children.add((directory / source).resolve())
+    return children
+
+
+def jobs(paths: Iterable[Path], options: CollectOptions) -> list[Job]:
+    """One job per single-file document and per Terraform root module, in a stable order."""
+    out: list[Job] = []
+    modules: dict[Path, Path] = {}  # module dir -> scan root
     for path in paths:
         if path.is_file():
-            yield path, path.parent
+            kind = _kind(path) or "document"
+            # A .tf file named on its own is a module on its own.
+            files = (path,) if kind == "terraform" else ()
+            out.append((kind, path, path.parent, files, options))
             continue
-        for directory, dirnames, filenames in os.walk(path):
-            dirnames[:] = sorted(d for d in dirnames if d not in options.skip_dirs)
-            for name in sorted(filenames):
-                if name.lower().endswith(TEMPLATE_SUFFIXES):
-                    yield Path(directory) / name, path
+        for file in _walk(path, options):
+            kind = _kind(file)
+            if kind == "terraform":
+                modules.setdefault(file.parent, path)
+            elif kind is not None:
+                out.append((kind, file, path, (), options))
+    children = _child_modules(modules)
+    for directory, root in sorted(modules.items()):
+        if directory.resolve() not in children:
+            out.append(("terraform", directory, root, tuple(sorted(directory.glob("*.tf"))), options))
+    return out
 
 
-def _collect_one(job: tuple[Path, Path, CollectOptions]) -> tuple[Path, Path, Inventory | None]:
+def _collect_one(job: Job) -> tuple[Path, Path, Inventory | None]:
+    kind, path, root, files, options = job
+    if kind == "terraform":
+        from .terraform.reader import collect_module
+
+        return path, root, collect_module(list(files), root, options)
+    if kind == "serverless":
+        from .serverless import collect_file as collect_serverless
+
+        return path, root, collect_serverless(path, root, options)
+    from .terraform.plan import collect_file as collect_plan
+
+    plan = collect_plan(path, root, options)
+    if plan is not None:
+        return path, root, plan
     from .cloudformation.collector import collect_file
 
-    file, root, options = job
-    return file, root, collect_file(file, root, options)
+    return path, root, collect_file(path, root, options)
 
 
-def _results(jobs: list[tuple[Path, Path, CollectOptions]], workers: int) -> Iterator[
-        tuple[Path, Path, Inventory | None]]:
-    """Files are independent: past a few dozen, reading them in worker processes pays for the workers' start."""
-    if workers <= 1 or len(jobs) < PARALLEL_THRESHOLD:
-        yield from map(_collect_one, jobs)
+def _results(work: list[Job], workers: int) -> Iterator[tuple[Path, Path, Inventory | None]]:
+    """Inputs are independent: past a few dozen, reading them in worker processes pays for the workers' start."""
+    if workers <= 1 or len(work) < PARALLEL_THRESHOLD:
+        yield from map(_collect_one, work)
         return
     import concurrent.futures
     import multiprocessing
 
     context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield from pool.map(_collect_one, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
+        yield from pool.map(_collect_one, work, chunksize=max(1, len(work) // (workers * 8)))
 
 
 def collect(paths: Iterable[Path], options: CollectOptions) -> tuple[Inventory, list[str]]:
-    """The merged inventory of every recognised file, and the list of files that were recognised."""
+    """The merged inventory of every recognised input, and the list of inputs that were recognised."""
     inventory = Inventory()
     scanned: list[str] = []
     paths = list(paths)
@@ -57,11 +121,10 @@ def collect(paths: Iterable[Path], options: CollectOptions) -> tuple[Inventory, 
         if not path.exists():
             inventory.coverage_gaps.append(CoverageGap("missing-file", f"path does not exist: {path}",
                                                        Location(str(path))))
-    jobs = [(file, root, options) for file, root in candidate_files((p for p in paths if p.exists()), options)]
     # Results come back in job order, so reports are identical whatever the number of workers.
-    for file, root, found in _results(jobs, options.workers):
+    for path, root, found in _results(jobs([p for p in paths if p.exists()], options), options.workers):
         if found is None:
             continue
-        scanned.append(file.relative_to(root).as_posix() if file.is_relative_to(root) else file.as_posix())
+        scanned.append(path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix())
         inventory.merge(found)
     return inventory, scanned

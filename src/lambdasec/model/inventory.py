@@ -245,7 +245,8 @@ class SecurityGroupRule:
 @dataclass
 class SecurityGroup(Resource):
     vpc: Value | None = None
-    # None means the template does not say: AWS then adds its default allow-all egress rule.
+    # None: nothing declared, so AWS's default allow-all egress rule applies (CloudFormation). An empty list: no
+    # egress at all (Terraform removes the default rule from the groups it manages).
     egress: list[SecurityGroupRule] | None = None
 
 

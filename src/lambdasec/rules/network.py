@@ -281,7 +281,7 @@ def _describe(rule: SecurityGroupRule) -> str:
 def _check_open_egress(inventory: Inventory, context: Context) -> Iterator[Outcome]:
     for group, functions in _groups_in_use(inventory):
         users = _names([fn.id for fn in functions])
-        if not group.egress:  # no rule declared (or an empty list): AWS adds its allow-all egress rule
+        if group.egress is None:  # no rule declared: AWS keeps its default allow-all egress rule
             yield OPEN_EGRESS.finding(
                 inventory, group, f"Security group {group.id} (used by {users}) declares no egress rule, so "
                 "AWS adds its default rule allowing all outbound traffic to 0.0.0.0/0", functions=functions,

@@ -654,6 +654,8 @@ class TemplateCollector:
             ]
             if isinstance(rules, Unresolved):
                 group.egress.append(SecurityGroupRule(rules, rules, rules, location=group.at("SecurityGroupEgress")))
+            if not group.egress:  # an empty list declares nothing: AWS keeps its default allow-all rule
+                group.egress = None
         self.inventory.add(self.inventory.security_groups, group)
 
     def _egress_rule(self, rule: Mapping[str, Any], location: Location) -> SecurityGroupRule:

@@ -1,0 +1,1 @@
+"""Terraform collectors: HCL configurations and plan JSON, both mapped by `mapper` onto the inventory."""
