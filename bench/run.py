@@ -112,6 +112,7 @@ class Case:
     ok_codes: tuple[int, ...] = (0,)
     stdout_to_devnull: bool = False  # checkov prints its report on stdout
     samples: list[tuple[float, float, float]] = field(default_factory=list)  # (wall s, cpu s, max rss MiB)
+    load_before: float = 0.0  # 1-minute load average before the case: other work on the machine skews wall times
 
     def shell(self) -> str:
         text = " ".join(self.command)
@@ -143,6 +144,7 @@ def run_once(command: list[str], stdout_path: str, ok_codes: tuple[int, ...]) ->
 
 def measure(case: Case, repeat: int, sanity_output: Path) -> None:
     """One untimed warm-up run whose report is kept in ``sanity_output``, then ``repeat`` timed runs."""
+    case.load_before = os.getloadavg()[0]
     print(f"  {case.name}: warm-up", file=sys.stderr, flush=True)
     if case.stdout_to_devnull:
         run_once(case.command, str(sanity_output), case.ok_codes)
@@ -292,7 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} RAM, {info['os']}, "
         f"Python {info['python']}. Versions: "
         + ", ".join(f"{tool} {version}" for tool, version in versions.items()) + ".",
-        f"Median of {args.repeat} timed runs after one untimed warm-up run.",
+        f"Median of {args.repeat} timed runs after one untimed warm-up run. 1-minute load average before each "
+        "case: " + ", ".join(f"{case.load_before:.2f}" for case in cases)
+        + " (much above 0 means something else was running: wall times are then too high).",
         "",
         table(cases, baseline),
         "",
@@ -311,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": info, "versions": versions, "seed": args.seed, "count": args.count, "repeat": args.repeat,
         "checkov_lambda_checks": lambda_ids,
         "cases": [{"name": c.name, "tool": c.tool, "command": c.shell(), "samples": c.samples,
-                   "median": medians(c), "sanity": sanity[c.name]} for c in cases],
+                   "median": medians(c), "sanity": sanity[c.name],
+                   "load_before": c.load_before} for c in cases],
     }, indent=1) + "\n")
     return 0
 

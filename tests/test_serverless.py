@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lambdasec.collectors.options import CollectOptions
-from lambdasec.collectors.serverless import collect_file
+from lambdasec.collectors.serverless import collect_file, is_serverless_file
 from lambdasec.collectors.serverless.variables import MAX_DEPTH
 from lambdasec.engine import ScanSettings, evaluate
 from lambdasec.model.inventory import (
@@ -688,6 +688,32 @@ resources:
     assert _gaps(inventory) == []
 
 
+def test_resources_from_files(tmp_path: Path) -> None:
+    inventory = _collect(tmp_path, """\
+service: orders
+provider: {name: aws, runtime: python3.13, role: LambdaRole}
+functions:
+  api: {handler: a.h}
+resources:
+  - Resources:
+      LambdaRole: ${file(./resources/role.yml)}
+      Database: ${file(./resources/missing.yml)}
+  - ${file(./resources/more.yml)}
+""", files={
+        "resources/role.yml": "Type: AWS::IAM::Role\nProperties:\n  RoleName: ${self:service}-lambda\n",
+        "resources/more.yml": "Resources:\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n"
+                              "    Properties: {GroupDescription: x}\n",
+    })
+    roles = [(role.id, role.name, role.location.line) for role in inventory.roles]
+    assert roles == [("LambdaRole", "orders-lambda", 7)]
+    assert _function(inventory, "api").role == ResourceRef("serverless.yml#LambdaRole", "Arn")
+    assert [(group.id, group.location.line) for group in inventory.security_groups] == [("Sg", 9)]
+    assert _gaps(inventory) == [
+        ("missing-file", "file ./resources/missing.yml does not exist", 8),
+        ("unresolved", "resource Database is not known statically (file ./resources/missing.yml does not exist)", 8),
+    ]
+
+
 def test_extension_of_an_unknown_resource_is_a_gap(tmp_path: Path) -> None:
     inventory = _collect(tmp_path, """\
 service: orders
@@ -830,6 +856,24 @@ def test_variables_that_expand_exponentially_are_refused(tmp_path: Path) -> None
     assert _gaps(inventory) == [("invalid-template", "variables expand to more than 2000000 nodes", None)]
 
 
+def test_hostile_variable_strings_are_refused_quickly(tmp_path: Path) -> None:
+    nested = "${AWS::Region}" * 600  # nested ones are refused by the loader already (bracket depth)
+    inventory = _collect(tmp_path, f"service: orders\nprovider: {{name: aws}}\ncustom:\n  x: '{nested}'\n"
+                                   "functions:\n  api:\n    handler: a.h\n    environment: {X: '${self:custom.x}'}\n")
+    assert _gaps(inventory) == [("invalid-template", "a string holds more than 500 variables", None)]
+
+
+def test_variable_scanning_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lambdasec.collectors.serverless import variables
+
+    monkeypatch.setattr(variables, "MAX_SCANNED", 2000)
+    nested = "${self:custom." * 30 + "x" + "}" * 30  # every level rescans the text inside it
+    inventory = _collect(tmp_path, f"service: orders\nprovider: {{name: aws}}\nfunctions:\n  api:\n    handler: a.h\n"
+                                   f"    environment: {{X: '{nested}'}}\n")
+    assert inventory.functions == []
+    assert _gaps(inventory)[-1] == ("invalid-template", "variables need more than 2000 characters of scanning", None)
+
+
 def test_variable_problems_are_gaps(tmp_path: Path) -> None:
     (tmp_path.parent / "outside.yml").write_text("secret: nope\n")
     inventory = _collect(tmp_path, """\
@@ -950,6 +994,15 @@ def test_json_configuration(tmp_path: Path) -> None:
 """, name="serverless.json")
     assert [(fn.id, fn.location.line, fn.at("Runtime").line) for fn in inventory.functions] == [("api", 5, 3)]
     assert _findings(inventory, "EXP001", "RUN001") == [("EXP001", "api", 5), ("RUN001", "api", 3)]
+
+
+def test_short_provider_form_and_name_check(tmp_path: Path) -> None:
+    inventory = _collect(tmp_path, "service: orders\nprovider: aws\nfunctions:\n  api: {handler: a, runtime: go1.x}\n")
+    assert [(fn.id, fn.runtime) for fn in inventory.functions] == [("api", "go1.x")]
+    assert _gaps(inventory) == []
+    names = ["serverless.yml", "Serverless.YAML", "serverless.json", "EXP001.fail.serverless.yml", "serverless.ts",
+             "template.yaml", "my-serverless.yml", "serverless.yml.bak"]
+    assert [is_serverless_file(Path(name)) for name in names] == [True, True, True, True, True, False, False, False]
 
 
 @pytest.mark.parametrize("name", ["template.yaml", "serverless-old.yml", "config.json", "serverless.yml.bak"])

@@ -11,7 +11,7 @@ import pytest
 from lambdasec.collectors.options import CollectOptions
 from lambdasec.collectors.terraform.blocks import TfBlock
 from lambdasec.collectors.terraform.hcl import read_module
-from lambdasec.model.inventory import CoverageGap
+from lambdasec.model.inventory import CoverageGap, Parameter
 from lambdasec.model.location import Location
 from lambdasec.model.values import ResourceRef, Unresolved
 
@@ -751,11 +751,11 @@ def test_too_large_file_and_deep_nesting_are_gaps(tmp_path: Path) -> None:
     deep = "[" * 500 + "]" * 500
     write(tmp_path, {
         "big.tf": 'resource "aws_sqs_queue" "big" {}\n' + "# padding\n" * 200,
-        "deep.tf": f'resource "aws_sqs_queue" "deep" {{\n  v = {deep}\n}}\n',
+        "deep.tf": f'resource "aws_sqs_queue" "deep" {{\n  v = {deep}\n}}\nresource "aws_sqs_queue" "next" {{}}\n',
         "ok.tf": 'resource "aws_sqs_queue" "ok" {}\n',
     })
     blocks, gaps = read(tmp_path, options=CollectOptions(max_template_bytes=1500))
-    assert list(blocks) == ["aws_sqs_queue.ok"]
+    assert list(blocks) == ["aws_sqs_queue.next", "aws_sqs_queue.ok"]
     assert gap_summary(gaps) == [
         ("too-large", "Terraform file is 2034 bytes, over the 1500 byte limit", "big.tf", None),
         ("parse-error", "nested more than 100 levels deep", "deep.tf", 2),
@@ -870,3 +870,46 @@ def test_crlf_files_and_count_outside_a_counted_block(tmp_path: Path) -> None:
         "tags": {"a": 1},
     }
     assert blocks["aws_sqs_queue.q"].attribute_locations["tags.a"].line == 5
+
+
+def test_environment_variables_written_as_input_variables_are_linked(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "main.tf": (
+            'variable "db_password" {\n  default   = "hunter2-hunter2"\n  sensitive = true\n}\n'  # 1
+            'variable "api_key" {}\n'                                                              # 5
+            'variable "stage" {}\n'                                                                # 6
+            'resource "aws_lambda_function" "fn" {\n'
+            "  environment {\n"
+            "    variables = {\n"
+            "      DB_PASSWORD = var.db_password\n"
+            '      API_KEY     = "${var.api_key}"\n'
+            "      STAGE       = var.stage\n"
+            '      PLAIN       = "x-${var.stage}"\n'
+            "    }\n"
+            "  }\n"
+            "}\n"
+            'module "child" {\n  source = "./child"\n  secret = var.db_password\n  other = "literal"\n}\n'
+        ),
+        "terraform.tfvars": 'api_key = "sk_live_abcdefabcdef"\n',
+        "child/main.tf": (
+            'variable "secret" {}\nvariable "other" {}\n'
+            'resource "aws_lambda_function" "inner" {\n'
+            "  environment {\n    variables = {\n      SECRET = var.secret\n      OTHER = var.other\n    }\n  }\n"
+            "}\n"
+        ),
+    })
+    links: dict = {}
+    blocks, gaps = read_module(sorted(tmp_path.glob("*.tf")), tmp_path, CollectOptions(
+        parameter_values={"stage": "prod"}), parameter_links=links)
+    assert gaps == []
+    db = Parameter("db_password", True, "hunter2-hunter2", True, Location("main.tf", 1))
+    assert links == {
+        (".#aws_lambda_function.fn", "environment.0.variables.DB_PASSWORD"): db,
+        (".#aws_lambda_function.fn", "environment.0.variables.API_KEY"): Parameter(
+            "api_key", False, "sk_live_abcdefabcdef", True, Location("terraform.tfvars", 1)),
+        (".#aws_lambda_function.fn", "environment.0.variables.STAGE"): Parameter(
+            "stage", False, None, False, Location("main.tf", 6)),
+        (".#module.child.aws_lambda_function.inner", "environment.0.variables.SECRET"): db,
+    }
+    assert blocks[0].attributes["environment"] == [{"variables": {
+        "DB_PASSWORD": "hunter2-hunter2", "API_KEY": "sk_live_abcdefabcdef", "STAGE": "prod", "PLAIN": "x-prod"}}]

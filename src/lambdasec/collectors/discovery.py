@@ -61,10 +61,10 @@ def jobs(paths: Iterable[Path], options: CollectOptions) -> list[Job]:
     modules: dict[Path, Path] = {}  # module dir -> scan root
     for path in paths:
         if path.is_file():
-            kind = _kind(path) or "document"
+            named_kind = _kind(path) or "document"
             # A .tf file named on its own is a module on its own.
-            files = (path,) if kind == "terraform" else ()
-            out.append((kind, path, path.parent, files, options))
+            files = (path,) if named_kind == "terraform" else ()
+            out.append((named_kind, path, path.parent, files, options))
             continue
         for file in _walk(path, options):
             kind = _kind(file)

@@ -20,6 +20,7 @@ from typing import Any
 
 from ...model.inventory import ApiRoute, CoverageGap, EventSource, Inventory
 from ...model.location import Location
+from ...model.values import Unresolved
 from ..cloudformation.collector import TemplateCollector
 from ..cloudformation.intrinsics import Resolver
 from ..cloudformation.loader import LineDict, LineList, TemplateError, load_template_text
@@ -116,7 +117,8 @@ def _read(rel: str, root: Path, path: Path, text: str, document: Mapping[str, An
     gaps = inventory.coverage_gaps
     variables = Variables(document, file=rel, directory=path.parent, root=root,
                           max_file_bytes=options.max_template_bytes, gaps=gaps)
-    provider = _section(variables, "provider", gaps, rel)
+    # `provider: aws` (the short form) names the provider and sets nothing else.
+    provider = LineDict() if isinstance(document.get("provider"), str) else _section(variables, "provider", gaps, rel)
     if isinstance(provider.get("name"), str) and provider["name"].lower() != "aws":
         gaps.append(CoverageGap("unsupported", f"provider {provider['name']} is not AWS", Location(rel)))
         return
@@ -173,6 +175,10 @@ def _template(rel: str, compiled: Compiled, user: _UserResources, gaps: list[Cov
     merged.update(compiled.resources)
     for logical_id, resource in user.resources.items():
         origin = compiled.origins.get(logical_id)
+        if isinstance(resource, Unresolved):  # e.g. `${file(./missing.yml)}`, already reported as a variable
+            gaps.append(CoverageGap("unresolved", f"resource {logical_id} is not known statically ({resource.reason})",
+                                    Location(rel, user.resources.key_lines.get(logical_id))))
+            continue
         if origin is not None and logical_id in compiled.resources:
             merged[logical_id] = _overridden(merged[logical_id], resource)
             _relocate(rel, origin, resource, ("resources", "Resources", logical_id))

@@ -31,6 +31,8 @@ from ...model.values import Unresolved
 from ..cloudformation.loader import MAX_EXPANDED_NODES, LineDict, LineList, TemplateError, load_template_text
 
 MAX_DEPTH = 40  # nested variable resolutions (a -> b -> c ...); honest configurations use a handful
+MAX_PLACEHOLDERS = 500  # "${" in one string
+MAX_SCANNED = 5_000_000  # characters of text holding variables examined for one configuration
 DEFAULT_STAGE = "dev"
 DEFAULT_REGION = "us-east-1"
 
@@ -73,41 +75,49 @@ class Missing:
     message: str
 
 
-def _closing(text: str, start: int) -> int:
-    """Index of the "}" closing a "${" whose body starts at ``start``; -1 when unterminated."""
-    depth, quote, index = 1, "", start
+def _pairs(text: str) -> dict[int, int]:
+    """Index of each "${" -> index of the "}" closing it, in one pass (quotes count inside variables only)."""
+    pairs: dict[int, int] = {}
+    stack: list[int] = []  # openings; -1 for a plain "{" inside a variable
+    quote, index = "", 0
     while index < len(text):
         char = text[index]
         if quote:
             quote = "" if char == quote else quote
-        elif char in "'\"":
+        elif text.startswith("${", index):
+            stack.append(index)
+            index += 2
+            continue
+        elif stack and char in "'\"":
             quote = char
-        elif char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return index
+        elif stack and char == "{":
+            stack.append(-1)
+        elif stack and char == "}":
+            opening = stack.pop()
+            if opening >= 0:
+                pairs[opening] = index
         index += 1
-    return -1
+    return pairs
 
 
 def split_text(text: str) -> list[str | _Token]:
     """Literal text and variable tokens, in order."""
+    if text.count("${") > MAX_PLACEHOLDERS:
+        raise VariableLimit(f"a string holds more than {MAX_PLACEHOLDERS} variables")
     out: list[str | _Token] = []
-    start = search = 0
-    while (opening := text.find("${", search)) >= 0:
-        end = _closing(text, opening + 2)
-        if end < 0:
-            break
+    pairs = _pairs(text)
+    start = 0
+    for opening in sorted(pairs):
+        if opening < start:
+            continue  # inside a variable already taken whole
+        end = pairs[opening]
         body = text[opening + 2:end]
         if not _VARIABLE_START.match(body):
-            search = opening + 2
-            continue
+            continue  # ${AWS::Region}, ${Bucket.Arn}: CloudFormation's, left as they are
         if opening > start:
             out.append(text[start:opening])
         out.append(_Token(text[opening:end + 1], body))
-        start = search = end + 1
+        start = end + 1
     if start < len(text):
         out.append(text[start:])
     return out
@@ -171,6 +181,7 @@ class Variables:
         self._loaded: dict[Path, Any] = {}
         self._sizes: dict[int, int] = {}
         self._budget = MAX_EXPANDED_NODES
+        self._scanned = 0
 
     # ------------------------------------------------------------ entry points
     def section(self, name: str) -> Any:
@@ -213,6 +224,9 @@ class Variables:
 
     # ------------------------------------------------------------ text and tokens
     def _text(self, text: str, line: int | None) -> Any:
+        self._scanned += len(text)
+        if self._scanned > MAX_SCANNED:
+            raise VariableLimit(f"variables need more than {MAX_SCANNED} characters of scanning")
         parts = split_text(text)
         if not any(isinstance(part, _Token) for part in parts):
             return text
@@ -262,7 +276,7 @@ class Variables:
     def _part(self, part: str, token: _Token, line: int | None) -> Any:
         if len(part) >= 2 and part[0] == part[-1] and part[0] in "'\"":
             return self._text(part[1:-1], line)
-        if part.startswith("${") and _closing(part, 2) == len(part) - 1:
+        if part.startswith("${") and _pairs(part).get(0) == len(part) - 1:
             return self._variable(_Token(part, part[2:-1]), line, missing_ok=True)
         if _NUMBER.fullmatch(part):
             return float(part) if "." in part else int(part)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...model.inventory import CoverageGap
+from ...model.inventory import CoverageGap, Parameter
 from ...model.location import Location
 from ...model.values import Unresolved
 from ..options import CollectOptions
@@ -33,8 +33,14 @@ MAX_STEPS = 2_000_000  # evaluation steps for one root module: bounds the work a
 MAX_CHAIN = 48  # nested lazy evaluations (a local using a local using a local...)
 
 
-def read_module(files: Sequence[Path], root: Path, options: CollectOptions) -> tuple[list[TfBlock], list[CoverageGap]]:
+def read_module(files: Sequence[Path], root: Path, options: CollectOptions, *,
+                parameter_links: dict[tuple[str, str], Parameter] | None = None,
+                ) -> tuple[list[TfBlock], list[CoverageGap]]:
     """TfBlocks of the root module made of ``files`` (all in one directory), and the coverage gaps.
+
+    When ``parameter_links`` is given it receives, like the plan reader's, the environment variables whose
+    value is written `var.x` (followed through module arguments to a root variable): (block key, attribute
+    path) -> Parameter, for `mapper.build_inventory(..., parameters=...)`.
 
     Keys are ``<module id>#<address>``: the module id is the directory relative to ``root`` ("." for the root
     itself) when ``files`` are all the ``.tf`` files of that directory, else (a file given alone next to
@@ -57,9 +63,13 @@ def read_module(files: Sequence[Path], root: Path, options: CollectOptions) -> t
     blocks: list[TfBlock] = []
     try:
         parsed = [p for p in (reader.load_file(f) for f in files) if p is not None]
-        reader.check_json_configuration(directory)
-        module = ModuleInstance(reader, parsed, directory.resolve(), "", Arguments(values=reader.root_values()), ())
+        if module_id == _relative(directory, root):
+            reader.check_json_configuration(directory)
+        values, origins = reader.root_values()
+        module = ModuleInstance(reader, parsed, directory.resolve(), "", Arguments(values=values, origins=origins), ())
         module.emit(blocks)
+        if parameter_links is not None:
+            parameter_links.update(reader.parameter_links)
     except RecursionError:
         reader.gap("invalid-template", "configuration is nested too deeply", Location(first))
     except Exception as exc:  # a configuration shape we did not foresee must not end the whole scan
@@ -100,6 +110,7 @@ class Reader:
         self._directories: dict[Path, list[ParsedFile]] = {}
         self._texts: dict[Path, str] = {}
         self._steps = 0
+        self.parameter_links: dict[tuple[str, str], Parameter] = {}
 
     def key(self, address: str) -> str:
         return f"{self.module_id}#{address}"
@@ -160,7 +171,10 @@ class Reader:
         rel = _relative(path, self.root)
         try:
             data.decode("utf-8")
-            return parse_file(self.parser, data, rel)
+            parsed = parse_file(self.parser, data, rel)
+            for message, line in parsed.skipped:
+                self.gap("parse-error", message, Location(rel, line))
+            return parsed
         except UnicodeDecodeError:
             self.gap("parse-error", "file is not valid UTF-8", Location(rel))
         except SyntaxProblem as exc:
@@ -205,20 +219,25 @@ class Reader:
         return parse_template_text(self.parser, text, rel)
 
     # ------------------------------------------------------------ variables of the root module
-    def root_values(self) -> dict[str, Any]:
-        """terraform.tfvars(.json), then *.auto.tfvars(.json) by name, then values given by the user."""
+    def root_values(self) -> tuple[dict[str, Any], dict[str, Location]]:
+        """Values of the root variables: terraform.tfvars(.json), then *.auto.tfvars(.json) by name, then the
+        values given by the user; and where each value from a file was written."""
         directory = self.root_dir
         paths = [directory / "terraform.tfvars", directory / "terraform.tfvars.json"]
         paths += sorted((p for p in directory.glob("*.auto.tfvars*") if p.name.endswith((".tfvars", ".tfvars.json"))),
                         key=lambda p: p.name)
         values: dict[str, Any] = {}
+        origins: dict[str, Location] = {}
         for path in paths:
             if path.is_file():
-                values.update(self._tfvars(path))
-        values.update(self.options.parameter_values)
-        return values
+                for name, (value, where) in self._tfvars(path).items():
+                    values[name], origins[name] = value, where
+        for name, value in self.options.parameter_values.items():
+            values[name] = value
+            origins.pop(name, None)
+        return values, origins
 
-    def _tfvars(self, path: Path) -> dict[str, Any]:
+    def _tfvars(self, path: Path) -> dict[str, tuple[Any, Location]]:
         data = self._read_bytes(path, "variables file")
         if data is None:
             return {}
@@ -232,9 +251,10 @@ class Reader:
             if not isinstance(document, dict):
                 self.gap("parse-error", "a JSON variables file must hold an object", Location(rel))
                 return {}
-            return document
+            return {name: (value, Location(rel)) for name, value in document.items()}
         parsed = self.load_file(path)
         if parsed is None:
             return {}
         scope = Scope(LiteralContext(self))
-        return {name: self.evaluator.top(attribute.expr, scope) for name, attribute in parsed.body.attributes.items()}
+        return {name: (self.evaluator.top(attribute.expr, scope), Location(rel, attribute.line))
+                for name, attribute in parsed.body.attributes.items()}

@@ -200,3 +200,5 @@ class ParsedFile:
     src: Source
     body: Body
     comments: list[Comment]
+    # Top-level blocks left out because they could not be read (too deeply nested...): (message, line).
+    skipped: list[tuple[str, int | None]] = field(default_factory=list)

@@ -46,7 +46,6 @@ from .hcl_values import (
     UnknownInstances,
     equal,
     is_unknown,
-    json_text,
     to_bool,
     to_int,
     to_number,
@@ -423,5 +422,3 @@ def _json_with_unknowns(pieces: list[str], unknowns: list[Any]) -> Any:
     except ValueError:
         return None
 
-
-__all__ = ["Context", "Evaluator", "Scope", "json_text"]

@@ -19,7 +19,6 @@ from .hcl_values import (
     EvalError,
     NotStatic,
     equal,
-    number_text,
     require_known,
     to_bool,
     to_int,
@@ -496,5 +495,3 @@ FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
     "tostring": _tostring, "trim": _trim, "trimprefix": _trimprefix, "trimspace": _trimspace,
     "trimsuffix": _trimsuffix, "upper": _upper, "values": _values, "zipmap": _zipmap,
 }
-
-__all__ = ["FUNCTIONS", "number_text"]

@@ -14,10 +14,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...model.inventory import Parameter
 from ...model.location import Location
 from ...model.values import Unresolved
 from .blocks import TfBlock
-from .hcl_ast import Attribute, Block, Call, Expr, GetAttr, Literal, ObjectExpr, Op, ParsedFile, TupleExpr, Variable
+from .hcl_ast import (
+    Attribute,
+    Block,
+    Call,
+    Expr,
+    GetAttr,
+    Interp,
+    Literal,
+    ObjectExpr,
+    Op,
+    ParsedFile,
+    Template,
+    Traversal,
+    TupleExpr,
+    Variable,
+)
 from .hcl_eval import Evaluator, Scope
 from .hcl_syntax import SyntaxProblem
 from .hcl_values import (
@@ -82,12 +98,12 @@ class Arguments:
     """Where a module instance gets its variables: values (root module) or argument expressions (child)."""
 
     values: dict[str, Any] = field(default_factory=dict)
+    # Where a root value was written (terraform.tfvars / *.auto.tfvars); absent for user-given values.
+    origins: dict[str, Location] = field(default_factory=dict)
     expressions: dict[str, Attribute] = field(default_factory=dict)
+    parent: ModuleInstance | None = None
     parent_scope: Scope | None = None
     caller: str = ""  # "module x" for a child
-
-    def provided(self, name: str) -> bool:
-        return name in self.values or name in self.expressions
 
 
 class ModuleInstance:
@@ -255,7 +271,9 @@ class ModuleInstance:
             return Path(relative).as_posix()
         if name == "root":
             return "."
-        return Unresolved(node.text, "path.cwd is the directory Terraform runs in")
+        if name == "cwd":
+            return Unresolved(node.text, "path.cwd is the directory Terraform runs in")
+        raise EvalError(f"path.{name} does not exist")
 
     def resource_value(self, mode: str, type_: str, name: str) -> Any:
         declaration = self.declarations.get((mode, type_, name))
@@ -347,7 +365,7 @@ class ModuleInstance:
                        if name not in MODULE_ARGUMENTS}
         children = []
         for suffix, _, names in items:
-            arguments = Arguments(expressions=expressions, parent_scope=Scope(self, names),
+            arguments = Arguments(expressions=expressions, parent=self, parent_scope=Scope(self, names),
                                   caller=f"module {call.name}")
             prefix = f"{self.prefix}module.{call.name}{suffix}."
             children.append(ModuleInstance(self.reader, files, call.directory, prefix, arguments,
@@ -406,7 +424,43 @@ class ModuleInstance:
                 location=Location(block.src.rel, block.line, None, (full,)),
                 attribute_locations=body.locations, suppressions=dict(suppressions),
             ))
+            if declaration.mode == "managed" and declaration.type == "aws_lambda_function":
+                self._link_parameters(self.reader.key(full), block)
         return blocks
+
+    # ------------------------------------------------------------ input variables behind environment variables
+    def _link_parameters(self, key: str, block: Block) -> None:
+        """Environment variables written as `var.x`: the root input variable they come from (SEC002's)."""
+        environment = next((b for b in block.body.blocks if b.type == "environment"), None)
+        variables = environment.body.attributes.get("variables") if environment is not None else None
+        if variables is None or not isinstance(variables.expr, ObjectExpr):
+            return
+        for item in variables.expr.items:
+            name = _variable_name(item.value)
+            parameter = self.parameter(name) if name is not None and item.static_key is not None else None
+            if parameter is not None:
+                self.reader.parameter_links[(key, f"environment.0.variables.{item.static_key}")] = parameter
+
+    def parameter(self, name: str) -> Parameter | None:
+        """The root module variable that `var.<name>` of this instance is, following module arguments."""
+        module: ModuleInstance = self
+        while module.arguments.parent is not None:
+            attribute = module.arguments.expressions.get(name)
+            outer = _variable_name(attribute.expr) if attribute is not None else None
+            if outer is None:
+                return None
+            module, name = module.arguments.parent, outer
+        block = module.variables.get(name)
+        if block is None:
+            return None
+        sensitive = block.body.attributes.get("sensitive")
+        no_echo = sensitive is not None and isinstance(sensitive.expr, Literal) and sensitive.expr.value is True
+        origin = module.arguments.origins.get(name)
+        if origin is not None:  # a value committed next to the configuration counts as its default
+            return Parameter(name, no_echo, finalize(module.variable(name)), True, origin)
+        default = block.body.attributes.get("default")
+        value = finalize(self.evaluator.top(default.expr, Scope(LiteralContext(self.reader)))) if default else None
+        return Parameter(name, no_echo, value, default is not None, Location(block.src.rel, block.line))
 
     def suppressions(self, block: Block, parsed: ParsedFile) -> dict[str, str]:
         """`# lambdasec: ignore[ID] reason` inside the block or in the comment lines just above it."""
@@ -436,6 +490,16 @@ class ModuleInstance:
                     found[rule] = reason
         self._suppressions[id(block)] = found
         return found
+
+
+def _variable_name(expr: Expr) -> str | None:
+    """`x` for an expression that is exactly `var.x` (or `"${var.x}"`)."""
+    if isinstance(expr, Template) and not expr.heredoc and len(expr.parts) == 1 and isinstance(expr.parts[0], Interp):
+        expr = expr.parts[0].expr
+    if (isinstance(expr, Traversal) and isinstance(expr.base, Variable) and expr.base.name == "var"
+            and len(expr.ops) == 1 and isinstance(expr.ops[0], GetAttr)):
+        return expr.ops[0].name
+    return None
 
 
 def _unknown(reason: str) -> Instances:

@@ -77,11 +77,16 @@ def parse_file(parser: Parser, data: bytes, rel: str) -> ParsedFile:
     if root.has_error:
         raise _first_error(root)
     converter = _Converter(src)
-    body = Body()
+    parsed = ParsedFile(src, Body(), _suppression_comments(root, data))
     for child in root.children:
         if child.type == "body":
-            body = converter.body(child, 0)
-    return ParsedFile(src, body, _suppression_comments(root, data))
+            # Block by block, so that one unreadable block does not hide the others of the file.
+            for item in child.children:
+                try:
+                    converter.add(parsed.body, item, 0)
+                except SyntaxProblem as problem:
+                    parsed.skipped.append((problem.message, problem.line))
+    return parsed
 
 
 def parse_template(parser: Parser, text: str, rel: str) -> Template:
@@ -160,15 +165,18 @@ class _Converter:
         self._check_depth(depth, node)
         body = Body()
         for child in node.children:
-            if child.type == "attribute":
-                attribute = self.attribute(child, depth)
-                if attribute.name in body.attributes:
-                    body.duplicates.append((attribute.name, attribute.line))
-                else:
-                    body.attributes[attribute.name] = attribute
-            elif child.type == "block":
-                body.blocks.append(self.block(child, depth + 1))
+            self.add(body, child, depth)
         return body
+
+    def add(self, body: Body, child: TsNode, depth: int) -> None:
+        if child.type == "attribute":
+            attribute = self.attribute(child, depth)
+            if attribute.name in body.attributes:
+                body.duplicates.append((attribute.name, attribute.line))
+            else:
+                body.attributes[attribute.name] = attribute
+        elif child.type == "block":
+            body.blocks.append(self.block(child, depth + 1))
 
     def attribute(self, node: TsNode, depth: int) -> Attribute:
         children = self._children(node)

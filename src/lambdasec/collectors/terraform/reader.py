@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...model.inventory import CoverageGap, Inventory
+from ...model.inventory import CoverageGap, Inventory, Parameter
 from ...model.location import Location
 from ..options import CollectOptions
 
@@ -17,9 +17,10 @@ def collect_module(files: list[Path], root: Path, options: CollectOptions) -> In
         return None
     inventory = Inventory()
     try:
-        blocks, gaps = read_module(files, root, options)
+        links: dict[tuple[str, str], Parameter] = {}  # env vars set from `variable`s: SEC002's business
+        blocks, gaps = read_module(files, root, options, parameter_links=links)
         inventory.coverage_gaps.extend(gaps)
-        build_inventory(blocks, inventory)
+        build_inventory(blocks, inventory, parameters=links)
     except RecursionError:
         inventory = Inventory(coverage_gaps=[CoverageGap("parse-error", "configuration is nested too deeply",
                                                           Location(_rel(files[0].parent, root)))])
