@@ -99,3 +99,38 @@ def test_bad_files_are_gaps_with_exit_code_3(tmp_path: Path) -> None:
     # the good template was still scanned
     assert {f["location"]["file"] for f in report["findings"]} == {"ok.yaml"}
     assert {"EXP001", "EXP003", "IAM001"} <= {f["rule_id"] for f in report["findings"]}
+
+
+TF_AND_SLS_BAD = {
+    "broken/main.tf": ('resource "aws_lambda_function" "f" {\n  runtime = "python3.12"\n', "parse-error"),
+    "registry/main.tf": ('module "m" {\n  source = "terraform-aws-modules/lambda/aws"\n}\n', "unsupported"),
+    "cycle/main.tf": ('locals {\n  a = local.b\n  b = local.a\n}\n'
+                      'resource "aws_lambda_function" "f" {\n  function_name = local.a\n}\n', "invalid-template"),
+    "missing-module/main.tf": ('module "m" {\n  source = "./nope"\n}\n', "missing-file"),
+    "plan/plan.json": ('{"format_version": "2.0", "terraform_version": "9.0.0", "planned_values": {}}',
+                       "unsupported"),
+    "sls-broken/serverless.yml": ("service: x\nprovider: {name: aws\nfunctions: [\n", "parse-error"),
+    "sls-cycle/serverless.yml": ("service: x\ncustom:\n  a: ${self:custom.b}\n  b: ${self:custom.a}\n"
+                                 "provider:\n  name: aws\n  runtime: ${self:custom.a}\n"
+                                 "functions:\n  f:\n    handler: h.h\n", "invalid-template"),
+}
+
+
+def test_bad_terraform_plans_and_serverless_files_are_gaps(tmp_path: Path) -> None:
+    for name, (text, _) in TF_AND_SLS_BAD.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    (tmp_path / "ok.yaml").write_text(GOOD)
+    result = CliRunner().invoke(main, ["scan", str(tmp_path), "-f", "json", "--fail-on", "none"])
+    assert result.exit_code == 3, result.output
+    assert "Traceback" not in result.output
+    import json
+
+    report = json.loads(result.stdout)
+    kinds: dict[str, set[str]] = {}
+    for gap in report["coverage_gaps"]:
+        top = gap["location"]["file"].split("/")[0]
+        kinds.setdefault(top, set()).add(gap["kind"])
+    for name, (_, kind) in TF_AND_SLS_BAD.items():
+        assert kind in kinds.get(name.split("/")[0], set()), (name, kinds)
+    assert {f["location"]["file"] for f in report["findings"]} >= {"ok.yaml"}
