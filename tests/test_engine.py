@@ -133,3 +133,10 @@ def test_parallel_reading_gives_the_same_report(tmp_path: Path) -> None:
     parallel = lambdasec.scan_paths([tmp_path], now=FIXTURE_CLOCK, workers=2)
     assert summary(parallel) == summary(serial)
     assert parallel.scanned_files == serial.scanned_files and len(serial.scanned_files) == PARALLEL_THRESHOLD + 2
+
+
+def test_functions_with_the_same_id_in_different_files_are_counted_apart(tmp_path: Path) -> None:
+    for name in ("a.yaml", "b.yaml"):
+        (tmp_path / name).write_text(TEMPLATE)
+    report = lambdasec.scan_paths([tmp_path], rules=["OBS001"], now=FIXTURE_CLOCK)
+    assert report.affected_function_count == 4  # Open and Other, twice

@@ -97,3 +97,8 @@ class Report:
     @property
     def incomplete(self) -> bool:
         return bool(self.coverage_gaps)
+
+    @property
+    def affected_function_count(self) -> int:
+        """Distinct functions with a finding; ids repeat across files, so the file is part of the identity."""
+        return len({(f.location.file or f.location.arn, fn) for f in self.findings for fn in f.functions})

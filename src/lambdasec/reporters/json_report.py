@@ -44,7 +44,7 @@ def summary(report: Report) -> dict[str, Any]:
         "coverage_gaps": len(report.coverage_gaps),
         "not_evaluated": len(report.not_evaluated),
         "files_scanned": len(report.scanned_files),
-        "functions": len({fn for f in report.findings for fn in f.functions}),
+        "functions": report.affected_function_count,
         "complete": not report.incomplete,
     }
 

@@ -77,7 +77,7 @@ def _summary_line(report: Report) -> str:
     for f in report.findings:
         counts[f.severity] += 1
     parts = [f"[{_STYLE[s]}]{counts[s]} {s.label}[/]" for s in sorted(Severity, reverse=True) if counts[s]]
-    functions = len({fn for f in report.findings for fn in f.functions})
+    functions = report.affected_function_count
     text = (f"{len(report.findings)} finding(s)" + (f" ({', '.join(parts)})" if parts else "")
             + f" in {functions} function(s), {len(report.scanned_files)} file(s) scanned")
     if report.suppressed:
