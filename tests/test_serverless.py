@@ -714,6 +714,45 @@ resources:
     ]
 
 
+def test_parameters_of_the_resources_section_and_stack_parameters(tmp_path: Path) -> None:
+    inventory = _collect(tmp_path, """\
+service: orders
+provider:
+  name: aws
+  runtime: python3.13
+  stackParameters:
+    - ParameterKey: DbPassword
+      ParameterValue: ${ssm:/orders/db-password}
+functions:
+  api:
+    handler: a.h
+    environment:
+      DB_PASSWORD: !Ref DbPassword
+      API_KEY: !Ref ApiKey
+      LOG_LEVEL: !Ref LogLevel
+resources:
+  Parameters:
+    DbPassword: {Type: String, NoEcho: true, Default: Example-Passw0rd}
+    ApiKey: {Type: String, NoEcho: true}
+    LogLevel: {Type: String, Default: INFO}
+""")
+    environment = _function(inventory, "api").environment
+    values = {name: (var.value, var.parameter.name if var.parameter else None) for name, var in environment.items()}
+    assert values == {
+        "DB_PASSWORD": (Unresolved("${ssm:/orders/db-password}", "read from SSM Parameter Store at deploy time"),
+                        "DbPassword"),
+        "API_KEY": (Unresolved("!Ref ApiKey", "parameter without a default value"), "ApiKey"),
+        "LOG_LEVEL": ("INFO", "LogLevel"),
+    }
+    parameter = environment["DB_PASSWORD"].parameter
+    assert parameter is not None
+    assert (parameter.no_echo, parameter.default, parameter.location) == (
+        True, "Example-Passw0rd", Location("serverless.yml", 17, None, ("resources", "Parameters", "DbPassword")))
+    # The default still ships in the template, whatever value the deployment passes.
+    assert _findings(inventory, "SEC001", "SEC002") == [("SEC002", "api", 17)]
+    assert _gaps(inventory) == []
+
+
 def test_extension_of_an_unknown_resource_is_a_gap(tmp_path: Path) -> None:
     inventory = _collect(tmp_path, """\
 service: orders

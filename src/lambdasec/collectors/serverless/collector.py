@@ -4,7 +4,8 @@ The file is read with the CloudFormation loader (safe YAML, line numbers, alias-
 variables are resolved as far as the files alone allow (``variables.py``), and it is compiled into the
 CloudFormation resources the Framework deploys (``compiler.py``, ``events.py``), merged with the
 ``resources`` section the way the Framework merges it (a resource of the same logical id overrides the
-generated one, ``extensions`` add properties). The CloudFormation collector then reads the result, so
+generated one, ``extensions`` add properties, its ``Parameters`` take the values of
+``provider.stackParameters``). The CloudFormation collector then reads the result, so
 every inventory object has exactly the CloudFormation semantics; generated objects get their
 serverless identity (function key, ``IamRoleLambdaExecution``, layer key) and their lines in the
 serverless file. Suppressions are ``# lambdasec: ignore[ID] reason`` comments on or above a function
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...model.inventory import ApiRoute, CoverageGap, EventSource, Inventory
+from ...model.inventory import ApiRoute, CoverageGap, EventSource, Inventory, Parameter
 from ...model.location import Location
 from ...model.values import Unresolved
 from ..cloudformation.collector import TemplateCollector
@@ -107,6 +108,7 @@ class _UserResources:
     """The ``resources`` section: CloudFormation the Framework merges into what it generates."""
 
     resources: LineDict = field(default_factory=LineDict)
+    parameters: LineDict = field(default_factory=LineDict)  # given values by provider.stackParameters
     extensions: dict[str, Any] = field(default_factory=dict)
     conditions: dict[str, Any] = field(default_factory=dict)
     mappings: dict[str, Any] = field(default_factory=dict)
@@ -136,7 +138,18 @@ def _read(rel: str, root: Path, path: Path, text: str, document: Mapping[str, An
     )
     compiled = Compiler(rel, path.parent, root, config, user.resources, gaps).compile()
     template = _template(rel, compiled, user, gaps)
-    _ServerlessCollector(rel, root, path, text, template, options, inventory, compiled).collect()
+    _ServerlessCollector(rel, root, path, text, template, options, inventory, compiled,
+                         _stack_parameters(provider.get("stackParameters"))).collect()
+
+
+def _stack_parameters(value: Any) -> dict[str, Any]:
+    """``provider.stackParameters``: the values the Framework passes to the stack's parameters at deploy time."""
+    given: dict[str, Any] = {}
+    for item in value if isinstance(value, list) else []:
+        entry = settings(item)
+        if isinstance(entry.get("ParameterKey"), str) and "ParameterValue" in entry:
+            given[entry["ParameterKey"]] = entry["ParameterValue"]
+    return given
 
 
 def _section(variables: Variables, name: str, gaps: list[CoverageGap], rel: str) -> LineDict:
@@ -159,10 +172,11 @@ def _user_resources(value: Any, gaps: list[CoverageGap], rel: str) -> _UserResou
         if not isinstance(part, Mapping):
             gaps.append(CoverageGap("unresolved", "resources section is not known statically", Location(rel)))
             continue
-        resources = part.get("Resources")
-        if isinstance(resources, Mapping):
-            user.resources.update(resources)
-            user.resources.key_lines.update(getattr(resources, "key_lines", {}))
+        for name, merged in (("Resources", user.resources), ("Parameters", user.parameters)):
+            section = part.get(name)
+            if isinstance(section, Mapping):
+                merged.update(section)
+                merged.key_lines.update(getattr(section, "key_lines", {}))
         user.extensions.update(settings(part.get("extensions")))
         user.conditions.update(settings(part.get("Conditions")))
         user.mappings.update(settings(part.get("Mappings")))
@@ -194,7 +208,8 @@ def _template(rel: str, compiled: Compiled, user: _UserResources, gaps: list[Cov
             continue
         merged[logical_id] = _extended(merged[logical_id], extension)
         _relocate(rel, origin, extension, ("resources", "extensions", logical_id))
-    return {"Resources": merged, "Conditions": user.conditions, "Mappings": user.mappings}
+    return {"Resources": merged, "Parameters": user.parameters, "Conditions": user.conditions,
+            "Mappings": user.mappings}
 
 
 def _overridden(base: Any, extra: Any) -> Any:
@@ -275,19 +290,26 @@ class _ServerlessResolver(Resolver):
 
 class _ServerlessCollector(TemplateCollector):
     def __init__(self, rel: str, root: Path, path: Path, text: str, template: Mapping[str, Any],
-                 options: CollectOptions, inventory: Inventory, compiled: Compiled) -> None:
+                 options: CollectOptions, inventory: Inventory, compiled: Compiled,
+                 stack_parameters: Mapping[str, Any]) -> None:
         super().__init__(rel, root, path, text, template, options, inventory)
         self.compiled = compiled
         self.local_code.update(compiled.local_code)
+        # Values configured for the scan win over stackParameters, as they do over template defaults.
         self.resolver = _ServerlessResolver(
             compiled.origins, rel, self.resources, self.raw_parameters, settings(template.get("Mappings")),
-            settings(template.get("Conditions")), options.parameter_values)
+            settings(template.get("Conditions")), {**stack_parameters, **options.parameter_values})
         self.element_suppressions = comment_suppressions(text, _Elements(rel, compiled.elements),
                                                          inventory.coverage_gaps)
 
     def key(self, logical_id: str) -> str:
         origin = self.compiled.origins.get(logical_id)
         return origin.key if origin is not None else super().key(logical_id)
+
+    def _parameter(self, name: str, declaration: Any) -> Parameter:
+        parameter = super()._parameter(name, declaration)
+        parameter.location = Location(self.rel, parameter.location.line, None, ("resources", "Parameters", name))
+        return parameter
 
     def base(self, logical_id: str, properties: Mapping[str, Any]) -> dict[str, Any]:
         origin = self.compiled.origins.get(logical_id)
