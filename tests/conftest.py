@@ -14,3 +14,9 @@ FIXTURE_CLOCK = dt.datetime(2026, 11, 29, tzinfo=dt.timezone.utc)
 @pytest.fixture
 def clock() -> dt.datetime:
     return FIXTURE_CLOCK
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI caches SAM translations under the user's cache directory: never the real one in tests."""
+    monkeypatch.setenv("LAMBDASEC_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))

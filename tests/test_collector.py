@@ -234,3 +234,22 @@ def test_json_template_lines(tmp_path: Path) -> None:
     inv = _scan(tmp_path, "cdk.template.json", text)
     fn = inv.functions[0]
     assert isinstance(fn, Function) and (fn.location.line, fn.at("Runtime").line) == (3, 5)
+
+
+def test_sam_translations_are_cached_by_content(tmp_path: Path) -> None:
+    (tmp_path / "src" / "api").mkdir(parents=True)
+    (tmp_path / "template.yaml").write_text(SAM)
+    cache = tmp_path / "cache"
+    first, _ = collect([tmp_path / "template.yaml"], CollectOptions(cache_dir=str(cache)))
+    entries = sorted((cache / "sam").glob("*.json"))
+    assert len(entries) == 1
+    second, _ = collect([tmp_path / "template.yaml"], CollectOptions(cache_dir=str(cache)))
+    assert [(f.id, f.location, f.environment["SHARED"].value) for f in second.functions] == [
+        (f.id, f.location, f.environment["SHARED"].value) for f in first.functions]
+    assert [r.id for r in second.api_routes] == [r.id for r in first.api_routes]
+    entries[0].write_text("{ damaged")  # a damaged entry is translated again, never trusted
+    third, _ = collect([tmp_path / "template.yaml"], CollectOptions(cache_dir=str(cache)))
+    assert [f.id for f in third.functions] == ["Api"]
+    (tmp_path / "template.yaml").write_text(SAM.replace("python3.12", "python3.13"))
+    collect([tmp_path / "template.yaml"], CollectOptions(cache_dir=str(cache)))
+    assert len(list((cache / "sam").glob("*.json"))) == 2

@@ -31,6 +31,7 @@ def scan_paths(
     config_file: str | Path | None = None,
     now: dt.datetime | None = None,
     workers: int = 1,
+    cache_dir: str | Path | None = None,
 ) -> Report:
     """Scan IaC files or directories and return the report (findings, suppressed, coverage gaps)."""
     from .config import Config, load_config
@@ -41,6 +42,7 @@ def scan_paths(
     settings = ScanSettings(
         rules=tuple(rules), skip_rules=tuple(skip_rules), min_severity=Severity.parse(min_severity),
         min_confidence=Confidence.parse(min_confidence), config=config, now=now, workers=workers,
+        cache_dir=None if cache_dir is None else str(cache_dir),
     )
     return scan([Path(p) for p in paths], settings)
 

@@ -72,12 +72,15 @@ def main() -> None:
               help="Colour the table output (NO_COLOR is honoured in auto mode).")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
               help="Processes reading files in parallel (default 0: one per CPU, at most 4).")
+@click.option("--no-cache", is_flag=True,
+              help="Do not read or write the SAM translation cache ($LAMBDASEC_CACHE_DIR, else ~/.cache/lambdasec).")
 def scan(
     paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None, severity: str | None,
     min_confidence: str | None, rules: tuple[str, ...], skip_rules: tuple[str, ...], config_file: Path | None,
-    show_suppressed: bool, quiet: bool, color: str, jobs: int,
+    show_suppressed: bool, quiet: bool, color: str, jobs: int, no_cache: bool,
 ) -> None:
-    """Scan CloudFormation / SAM templates (files or directories; default: the current directory)."""
+    """Scan CloudFormation, SAM, Terraform and Serverless Framework files or directories (default: .)."""
+    from .collectors.cloudformation.sam_cache import default_cache_dir
     from .config import ConfigError, load_config
     from .engine import ScanSettings
     from .engine import scan as run_scan
@@ -92,6 +95,7 @@ def scan(
             min_severity=Severity.parse(severity or config.severity or "info"),
             min_confidence=Confidence.parse(min_confidence or config.min_confidence or "low"),
             config=config, workers=jobs or min(os.cpu_count() or 1, 4),
+            cache_dir=None if no_cache else str(default_cache_dir()),
         )
         effective_fail_on = fail_on or config.fail_on or "low"
         if effective_fail_on not in (*SEVERITIES, "none"):

@@ -12,6 +12,8 @@ class CollectOptions:
     max_template_bytes: int = 5 * 1024 * 1024
     # Worker processes for reading many files (1: read in this process).
     workers: int = 1
+    # Where expensive, deterministic work (SAM translations) is cached; None: no cache.
+    cache_dir: str | None = None
     # Template parameter values given by the user (they override defaults).
     parameter_values: Mapping[str, Any] = field(default_factory=dict)
     # Directory names never walked into.

@@ -21,6 +21,7 @@ from typing import Any
 
 from ...model.inventory import CoverageGap
 from ...model.location import Location
+from .sam_cache import TranslationCache
 
 _PLACEHOLDER_BUCKET = "lambdasec-local-code"
 # Pseudo parameters stay symbolic: the collector turns "${AWS::...}" back into Unresolved values.
@@ -149,33 +150,47 @@ def _reuse_policy_templates() -> None:
     translator_module.make_policy_template_for_function_plugin = _policy_template_plugin
 
 
-def translate(source: Mapping[str, Any], template_dir: Path, root: Path, rel: str) -> Translated:
+def _run_translator(template: dict[str, Any]) -> dict[str, Any] | str:
+    """The translated template, or a one-line reason why the translator refused it."""
     from samtranslator.model.exceptions import InvalidDocumentException, InvalidTemplateException
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
 
     _reuse_policy_templates()
-
-    preparer = _Preparer(template_dir, root, rel, source)
-    template = _plain(source)
-    preparer.prepare(template)
     session: Any = types.SimpleNamespace(region_name="us-east-1")  # only read for the partition: "aws"
     translator = Translator(None, Parser(), boto_session=session)
-    where = Location(rel, None, None, ())
     try:
-        output = translator.translate(
+        output: dict[str, Any] = translator.translate(
             template, parameter_values=dict(_PSEUDO),  # a private copy already (_plain)
             get_managed_policy_map=lambda: {}, passthrough_metadata=True,
         )
+        return output
     except InvalidDocumentException as exc:
-        messages = "; ".join(cause.message for cause in exc.causes)[:500]
-        return _failed(source, preparer, where, f"SAM template is invalid: {messages}")
+        return "SAM template is invalid: " + "; ".join(cause.message for cause in exc.causes)[:500]
     except InvalidTemplateException as exc:
-        return _failed(source, preparer, where, f"SAM template is invalid: {exc.message}")
+        return f"SAM template is invalid: {exc.message}"
     except Exception as exc:  # the translator is third-party code: never let it crash the scan
-        return _failed(source, preparer, where, f"SAM translation failed: {type(exc).__name__}: {exc}"[:300])
+        return f"SAM translation failed: {type(exc).__name__}: {exc}"[:300]
     finally:
         translator.metrics.publish()  # a no-op publisher; otherwise it warns on stderr when collected
+
+
+def translate(
+    source: Mapping[str, Any], template_dir: Path, root: Path, rel: str, cache_dir: str | None = None,
+) -> Translated:
+    preparer = _Preparer(template_dir, root, rel, source)
+    template = _plain(source)
+    preparer.prepare(template)
+    cache = TranslationCache(Path(cache_dir)) if cache_dir else None
+    key = cache.key(template) if cache else ""
+    output = cache.get(key) if cache else None
+    if output is None:
+        result = _run_translator(template)
+        if isinstance(result, str):
+            return _failed(source, preparer, Location(rel, None, None, ()), result)
+        output = result
+        if cache:
+            cache.put(key, output)
     local: dict[str, str] = {}
     sources = sorted(preparer.local_code, key=len, reverse=True)
     for generated_id in output.get("Resources", {}):
