@@ -913,3 +913,25 @@ def test_environment_variables_written_as_input_variables_are_linked(tmp_path: P
     }
     assert blocks[0].attributes["environment"] == [{"variables": {
         "DB_PASSWORD": "hunter2-hunter2", "API_KEY": "sk_live_abcdefabcdef", "STAGE": "prod", "PLAIN": "x-prod"}}]
+
+
+def test_deployment_data_sources_read_like_cloudformation_pseudo_parameters(tmp_path: Path) -> None:
+    """The deploying account/region and the n-th zone are written as CloudFormation writes them, so rules that
+    recognise "this account" or "different zones" judge Terraform the same way."""
+    import lambdasec
+
+    main = tmp_path / "main.tf"
+    main.write_text(
+        'data "aws_caller_identity" "me" {}\ndata "aws_region" "here" {}\ndata "aws_availability_zones" "az" {}\n'
+        'resource "aws_subnet" "a" {\n  vpc_id = "vpc-1"\n'
+        '  availability_zone = data.aws_availability_zones.az.names[0]\n}\n'
+        'resource "aws_subnet" "b" {\n  vpc_id = "vpc-1"\n'
+        '  availability_zone = data.aws_availability_zones.az.names[1]\n}\n'
+        'resource "aws_lambda_function" "f" {\n  function_name = "f"\n  runtime = "python3.12"\n  handler = "a.b"\n'
+        '  role = "arn:aws:iam::123456789012:role/x"\n  filename = "x.zip"\n'
+        '  layers = ["arn:aws:lambda:${data.aws_region.here.name}:'
+        '${data.aws_caller_identity.me.account_id}:layer:l:1"]\n'
+        '  vpc_config {\n    subnet_ids = [aws_subnet.a.id, aws_subnet.b.id]\n'
+        '    security_group_ids = ["sg-1"]\n  }\n}\n')
+    report = lambdasec.scan_paths([tmp_path], rules=["INT004", "NET002"])
+    assert (report.findings, report.not_evaluated, report.coverage_gaps) == ([], [], [])

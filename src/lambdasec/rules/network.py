@@ -153,7 +153,7 @@ def _judge_zones(inventory: Inventory, fn: Function, subnets: list[Value]) -> It
     if len(set(known)) == 1:
         zone = known[0][1]
         yield SINGLE_AZ.finding(
-            inventory, fn, f"all {len(subnets)} subnets of function {fn.id} ({_names(subnets)}) are in "
+            inventory, fn, f"All {len(subnets)} subnets of function {fn.id} ({_names(subnets)}) are in "
             f"the same availability zone ({zone})", location=fn.at("VpcConfig.SubnetIds"),
             evidence={"subnets": [str(s) for s in subnets], "availability_zone": zone})
 

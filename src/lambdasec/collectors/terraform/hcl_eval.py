@@ -156,7 +156,8 @@ class Evaluator:
                 raise EvalError(f"no attribute {name!r}")
             return value[name]
         if isinstance(value, ResourceObject):
-            return ResourceRef(value.key, name)
+            pseudo = _deployment_pseudo(value.address, name)
+            return pseudo if pseudo is not None else ResourceRef(value.key, name)
         if isinstance(value, ResourceRef):
             return Unresolved(node.text, f"{value}.{name} is an attribute known only after apply")
         if hasattr(value, "output"):
@@ -181,6 +182,9 @@ class Evaluator:
                 raise EvalError(f"no key {name!r}")
             return value[name]
         if isinstance(value, ResourceRef):
+            if value.attribute in ("names", "zone_ids") and ".aws_availability_zones." in f".{value.key}":
+                # The n-th zone of the region: different indexes are different zones, as with !Select/!GetAZs.
+                return Unresolved(f"!Select [{to_int(key)}, !GetAZs]", "availability zone chosen at deploy time")
             return Unresolved(node.text, f"{value} is known only after apply")
         if isinstance(value, ResourceObject) or hasattr(value, "output"):
             return self.get_attr(value, to_string(key), node)
@@ -380,12 +384,31 @@ class Evaluator:
                     self.render(part.body, scope.with_names(**names), pieces, unknowns)
 
 
+# Data sources that only describe where the configuration is deployed: written the way CloudFormation writes
+# its pseudo parameters, so rules read "the deploying account" the same from every source.
+_DEPLOYMENT_DATA = {
+    ("aws_caller_identity", "account_id"): Unresolved("${AWS::AccountId}", "the deploying account"),
+    ("aws_region", "name"): Unresolved("${AWS::Region}", "the deploying region"),
+    ("aws_region", "region"): Unresolved("${AWS::Region}", "the deploying region"),
+    ("aws_region", "id"): Unresolved("${AWS::Region}", "the deploying region"),
+    ("aws_partition", "partition"): "aws",  # as the CloudFormation collector reads AWS::Partition
+    ("aws_partition", "dns_suffix"): "amazonaws.com",
+}
+
+
+def _deployment_pseudo(address: str, name: str) -> Any:
+    parts = address.split(".")
+    if len(parts) >= 3 and parts[-3] == "data":
+        return _DEPLOYMENT_DATA.get((parts[-2], name))
+    return None
+
+
 def _shown(pieces: list[str], unknowns: list[Any]) -> str:
     """The string with each unknown part written `${expression}` (a partly known inner string inline)."""
 
     def text(match: re.Match[str]) -> str:
         written, value = unknowns[int(match.group(1))]
-        if isinstance(value, Unresolved) and value.reason == PARTLY_KNOWN:
+        if isinstance(value, Unresolved) and (value.reason == PARTLY_KNOWN or value.expression.startswith("${AWS::")):
             return value.expression
         return "${" + written + "}"
 
