@@ -411,6 +411,35 @@ def test_attachment_is_not_counted_twice() -> None:
     assert [p.name for p in inventory.roles[0].policies] == ["AWSLambdaBasicExecutionRole"]
 
 
+def test_policies_looked_up_with_the_aws_iam_policy_data_source() -> None:
+    customer = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}
+    looked_up = {
+        "admin": {"arn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+        "power": {"name": "PowerUserAccess"},  # AWS managed, by name
+        "legacy": {"name": "legacy-app-access"},  # an HCL configuration does not know its document
+        "planned": {"name": "queues", "arn": "arn:aws:iam::123456789012:policy/queues",
+                    "policy": json.dumps(customer)},  # a plan does
+    }
+    inventory = inventory_of(
+        lambda_role(managed_policy_arns=[ref("data.aws_iam_policy.admin", "arn")]),
+        *(block(f"data.aws_iam_policy.{name}", attributes) for name, attributes in looked_up.items()),
+        *(block(f"aws_iam_role_policy_attachment.{name}", {"role": ref("aws_iam_role.fn", "name"),
+                                                           "policy_arn": ref(f"data.aws_iam_policy.{name}", "arn")})
+          for name in ("power", "legacy", "planned")),
+    )
+    summary = [(p.name, p.kind, p.arn, p.document if isinstance(p.document, Unresolved) else "known")
+               for p in inventory.roles[0].policies]
+    assert summary == [
+        ("AdministratorAccess", "aws-managed", "arn:aws:iam::aws:policy/AdministratorAccess", "known"),
+        ("PowerUserAccess", "aws-managed", "arn:aws:iam::aws:policy/PowerUserAccess", "known"),
+        ("legacy-app-access", "customer-managed", None,
+         Unresolved("data.aws_iam_policy.legacy", "customer managed policy read from the AWS account")),
+        ("queues", "customer-managed", "arn:aws:iam::123456789012:policy/queues", "known"),
+    ]
+    assert flagged(run(inventory, "IAM001", "IAM008")) == {("IAM001", "aws_iam_role.fn"),
+                                                           ("IAM008", "aws_iam_role.fn")}
+
+
 def test_policy_document_data_source() -> None:
     document = block("data.aws_iam_policy_document.assume", {
         "source_policy_documents": [json.dumps({"Statement": [{"Sid": "Base", "Effect": "Deny", "Action": "*",

@@ -22,7 +22,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...model.inventory import (
     ApiRoute,
@@ -58,6 +58,9 @@ from ...model.inventory import (
 from ...model.location import Location
 from ...model.values import ResourceRef, Unresolved, Value
 from .blocks import TfBlock
+
+if TYPE_CHECKING:
+    from ...iam.managed import ManagedPolicy
 
 # (block key, Terraform attribute path such as "environment.0.variables.TOKEN") -> the input variable it
 # comes from; readers that know where a value came from fill it so SEC001/SEC002 split like for templates.
@@ -626,6 +629,8 @@ class _Mapper:
         from ...iam.managed import managed_policy
 
         policy_block = self.reference_to(source, arn, ("aws_iam_policy",), ("arn",))
+        if policy_block is not None and policy_block.mode == "data":
+            return self._looked_up_policy(policy_block, location)
         if policy_block is not None:
             name = text(policy_block.attributes.get("name"))
             literal_arn = policy_block.attributes.get("arn")
@@ -638,14 +643,28 @@ class _Mapper:
             return Policy(arn.expression, "customer-managed", arn, location)
         known = managed_policy(arn)
         if known is not None:
-            from ...iam.policy import parse_document
-
-            return Policy(known.name, "aws-managed", parse_document(known.document), location, arn=known.arn)
+            return _catalogued(known, location)
         is_aws = ":iam::aws:policy/" in arn
         reason = ("AWS managed policy not in lambdasec's catalogue" if is_aws
                   else "customer managed policy outside the configuration")
         return Policy(arn.rsplit("/", 1)[-1], "aws-managed" if is_aws else "customer-managed",
                       Unresolved(arn, reason), location, arn=arn)
+
+    def _looked_up_policy(self, block: TfBlock, location: Location) -> Policy:
+        """`data "aws_iam_policy"` (by ARN or name): AWS managed policies are commonly attached this way, and
+        the catalogue knows them; any other policy's document is in the AWS account (a plan shows it)."""
+        from ...iam.managed import managed_policy
+
+        a = block.attributes
+        arn, name = text(a.get("arn")), text(a.get("name"))
+        for wanted in (arn, name):
+            known = managed_policy(wanted) if isinstance(wanted, str) else None
+            if known is not None:
+                return _catalogued(known, location)
+        label = name if isinstance(name, str) else arn if isinstance(arn, str) else block.address
+        document = (self.document(a["policy"]) if a.get("policy") not in (None, "")
+                    else Unresolved(block.address, "customer managed policy read from the AWS account"))
+        return Policy(label, "customer-managed", document, location, arn=arn if isinstance(arn, str) else None)
 
     def role_named(self, source: TfBlock, node: Any) -> Role | None:
         """The role an attachment names: a reference to it, its name, or its ARN."""
@@ -986,6 +1005,13 @@ def _local_path(block: TfBlock, filename: Value) -> Value:
     # A plan's paths are relative to the directory Terraform ran in: take the plan file's directory.
     directory = posixpath.dirname(origin) if origin.endswith(".json") else origin
     return posixpath.normpath(posixpath.join(directory, filename)) if directory else posixpath.normpath(filename)
+
+
+def _catalogued(known: ManagedPolicy, location: Location) -> Policy:
+    """An AWS managed policy from lambdasec's catalogue, with its document."""
+    from ...iam.policy import parse_document
+
+    return Policy(known.name, "aws-managed", parse_document(known.document), location, arn=known.arn)
 
 
 def _statements(document: PolicyDocument | Unresolved) -> list[PolicyStatement]:
