@@ -146,8 +146,8 @@ def _parameter_secret(parameter: Parameter, variables: list[str]) -> tuple[Secre
         # The author declared the value sensitive, so any real default is a shipped secret.
         kind = match.kind if match else "secret"
         preview = match.preview if match else redact(default.strip())
-        message = (f"NoEcho parameter {parameter.name} has a default value ({preview}) "
-                   f"passed to {used_by}")
+        message = (f"Parameter {parameter.name}, declared secret (NoEcho / sensitive), has a default value "
+                   f"({preview}) passed to {used_by}")
         return SecretMatch(kind, Confidence.HIGH, preview), message
     if match is None:
         return None
