@@ -296,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{tool} {version}" for tool, version in versions.items()) + ".",
         f"Median of {args.repeat} timed runs after one untimed warm-up run. 1-minute load average before each "
         "case: " + ", ".join(f"{case.load_before:.2f}" for case in cases)
-        + " (much above 0 means something else was running: wall times are then too high).",
+        + " (it includes this benchmark's own previous case; well above 1.5 on a 2-CPU machine means other work"
+        " competed and wall times are too high).",
         "",
         table(cases, baseline),
         "",

@@ -333,8 +333,8 @@ def test_sec002_noecho_default_is_reported_on_the_function_at_the_parameter() ->
     findings = _findings(NOECHO_PARAMETER_DEFAULT, _inventory(fn))
     assert [(f.resource_id, f.message, f.confidence, f.location, f.evidence) for f in findings] == [
         ("Orders",
-         "Parameter DbPassword, declared secret (NoEcho / sensitive), has a default value (Ex****rd) passed to environment variables "
-         "DB_PASSWORD, DB_PASSWORD_COPY",
+         "Parameter DbPassword, declared secret (NoEcho / sensitive), has a default value (Ex****rd) passed to "
+         "environment variables DB_PASSWORD, DB_PASSWORD_COPY",
          HIGH, password.location,
          {"kind": "password", "parameter": "DbPassword", "variables": ["DB_PASSWORD", "DB_PASSWORD_COPY"],
           "no_echo": True, "preview": "Ex****rd"}),
