@@ -9,6 +9,7 @@ anything, never reads environment variables (no `TF_VAR_*`) and never reads a fi
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -83,9 +84,15 @@ def _module_id(files: list[Path], directory: Path, root: Path) -> str:
     return _relative(directory if whole_directory else files[0], root)
 
 
+@functools.lru_cache(maxsize=8192)
+def _resolved(path: Path) -> Path:
+    """Path.resolve() asks the file system for every component: the same few paths come back all the time."""
+    return path.resolve()
+
+
 def _relative(path: Path, root: Path) -> str:
     try:
-        text = path.resolve().relative_to(root.resolve()).as_posix()
+        text = _resolved(path).relative_to(_resolved(root)).as_posix()
     except ValueError:
         return path.as_posix()
     return text or "."
