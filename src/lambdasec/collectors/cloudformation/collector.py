@@ -42,6 +42,7 @@ from ...model.inventory import (
 )
 from ...model.location import Location
 from ...model.values import ResourceRef, Unresolved, Value
+from ..lambda_semantics import ASYNC_SERVICE_PRINCIPALS
 from ..options import CollectOptions
 from . import apis
 from .intrinsics import Resolver
@@ -52,19 +53,6 @@ from .suppressions import comment_suppressions, metadata_suppressions
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 _CFN_HINT = re.compile(r"AWS::|Custom::|AWSTemplateFormatVersion")
 
-# Service principals whose invocations are asynchronous (the caller does not wait for the result).
-_ASYNC_PRINCIPALS = {
-    "s3.amazonaws.com": "s3",
-    "sns.amazonaws.com": "sns",
-    "events.amazonaws.com": "events",
-    "scheduler.amazonaws.com": "events",
-    "logs.amazonaws.com": "logs",
-    "iot.amazonaws.com": "iot",
-    "ses.amazonaws.com": "ses",
-    "config.amazonaws.com": "config",
-    "codecommit.amazonaws.com": "codecommit",
-    "cloudformation.amazonaws.com": "cloudformation",
-}
 
 
 def looks_like_template(text: str) -> bool:
@@ -429,7 +417,7 @@ class TemplateCollector:
         permission.invoked_via_function_url = self.boolean(p.get("InvokedViaFunctionUrl"), False) is True
         self.inventory.add(self.inventory.permissions, permission)
         principal = permission.principal if isinstance(permission.principal, str) else ""
-        kind = _ASYNC_PRINCIPALS.get(principal)
+        kind = ASYNC_SERVICE_PRINCIPALS.get(principal)
         if kind:
             source = EventSource(**self.base(logical_id, p))
             source.function, source.kind, source.invocation = permission.function, kind, "async"

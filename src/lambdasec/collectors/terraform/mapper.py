@@ -489,7 +489,7 @@ class _Mapper:
             self.inventory.aliases[block.key] = target
 
     def _permission(self, block: TfBlock, a: Mapping[str, Any]) -> None:
-        from ..cloudformation.collector import _ASYNC_PRINCIPALS
+        from ..lambda_semantics import ASYNC_SERVICE_PRINCIPALS
 
         permission = Permission(**self.base(block))
         permission.function = text(a.get("function_name")) or ""
@@ -502,7 +502,7 @@ class _Mapper:
         permission.function_url_auth_type = text(a.get("function_url_auth_type"))
         permission.invoked_via_function_url = boolean(a.get("invoked_via_function_url"), False) is True
         self.inventory.add(self.inventory.permissions, permission)
-        kind = _ASYNC_PRINCIPALS.get(permission.principal) if isinstance(permission.principal, str) else None
+        kind = ASYNC_SERVICE_PRINCIPALS.get(permission.principal) if isinstance(permission.principal, str) else None
         if kind:
             source = EventSource(**self.base(block))
             source.key += "#source"
