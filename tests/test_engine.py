@@ -140,3 +140,17 @@ def test_functions_with_the_same_id_in_different_files_are_counted_apart(tmp_pat
         (tmp_path / name).write_text(TEMPLATE)
     report = lambdasec.scan_paths([tmp_path], rules=["OBS001"], now=FIXTURE_CLOCK)
     assert report.affected_function_count == 4  # Open and Other, twice
+
+
+def test_local_modules_are_read_through_their_caller_only(tmp_path: Path) -> None:
+    """A walked repository holds root configurations and their local modules: each resource is seen once."""
+    (tmp_path / "modules" / "fn").mkdir(parents=True)
+    (tmp_path / "modules" / "fn" / "main.tf").write_text(
+        'variable "name" {}\nresource "aws_lambda_function" "this" {\n  function_name = var.name\n'
+        '  runtime = "python3.12"\n  handler = "a.b"\n  role = "arn:aws:iam::123456789012:role/r"\n'
+        '  filename = "x.zip"\n}\n')
+    (tmp_path / "stack").mkdir()
+    (tmp_path / "stack" / "main.tf").write_text('module "api" {\n  source = "../modules/fn"\n  name = "api"\n}\n')
+    report = lambdasec.scan_paths([tmp_path], rules=["NET001"], now=FIXTURE_CLOCK)
+    assert [f.resource_id for f in report.findings] == ["module.api.aws_lambda_function.this"]
+    assert report.coverage_gaps == []

@@ -64,6 +64,17 @@ def test_every_rule_has_fail_and_pass_fixtures() -> None:
     assert missing == []
 
 
+@pytest.mark.parametrize("source", [".tf", ".serverless.yml"])
+def test_every_rule_has_terraform_and_serverless_variants(source: str) -> None:
+    """Rules are written once for every source: each one proves it on Terraform and serverless.yml too."""
+    missing = []
+    for rule in all_rules():
+        names = [p.name for p in FIXTURE_FILES if _code(p) == rule.code and p.name.endswith(source)]
+        if not (any(".fail." in n for n in names) and any(".pass." in n for n in names)):
+            missing.append(rule.code)
+    assert missing == []
+
+
 def test_every_fixture_belongs_to_a_rule() -> None:
     codes = {rule.code for rule in all_rules()}
     assert sorted(p.name for p in FIXTURE_FILES if _code(p) not in codes) == []
