@@ -237,19 +237,22 @@ def test_json_template_lines(tmp_path: Path) -> None:
 
 
 def test_sam_translations_are_cached_by_content(tmp_path: Path) -> None:
+    """Translations by aws-sam-translator are cached (the native expander is faster than reading a cache)."""
     (tmp_path / "src" / "api").mkdir(parents=True)
     (tmp_path / "template.yaml").write_text(SAM)
     cache = tmp_path / "cache"
-    first, _ = collect([tmp_path / "template.yaml"], CollectOptions(cache_dir=str(cache)))
+    first, _ = collect([tmp_path / "template.yaml"], CollectOptions(cache_dir=str(cache), sam_expander="official"))
     entries = sorted((cache / "sam").glob("*.json"))
     assert len(entries) == 1
-    second, _ = collect([tmp_path / "template.yaml"], CollectOptions(cache_dir=str(cache)))
+    second, _ = collect([tmp_path / "template.yaml"], CollectOptions(cache_dir=str(cache), sam_expander="official"))
     assert [(f.id, f.location, f.environment["SHARED"].value) for f in second.functions] == [
         (f.id, f.location, f.environment["SHARED"].value) for f in first.functions]
     assert [r.id for r in second.api_routes] == [r.id for r in first.api_routes]
     entries[0].write_text("{ damaged")  # a damaged entry is translated again, never trusted
-    third, _ = collect([tmp_path / "template.yaml"], CollectOptions(cache_dir=str(cache)))
+    third, _ = collect([tmp_path / "template.yaml"], CollectOptions(cache_dir=str(cache), sam_expander="official"))
     assert [f.id for f in third.functions] == ["Api"]
     (tmp_path / "template.yaml").write_text(SAM.replace("python3.12", "python3.13"))
-    collect([tmp_path / "template.yaml"], CollectOptions(cache_dir=str(cache)))
+    collect([tmp_path / "template.yaml"], CollectOptions(cache_dir=str(cache), sam_expander="official"))
+    assert len(list((cache / "sam").glob("*.json"))) == 2
+    collect([tmp_path / "template.yaml"], CollectOptions(cache_dir=str(cache)))  # expanded natively: not cached
     assert len(list((cache / "sam").glob("*.json"))) == 2

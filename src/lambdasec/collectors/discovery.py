@@ -89,14 +89,23 @@ def _collect_one(job: Job) -> tuple[Path, Path, Inventory | None]:
         from .serverless import collect_file as collect_serverless
 
         return path, root, collect_serverless(path, root, options)
-    from .terraform.plan import collect_file as collect_plan
+    if _may_be_json(path):  # a plan is JSON: YAML templates skip importing the plan reader
+        from .terraform.plan import collect_file as collect_plan
 
-    plan = collect_plan(path, root, options)
-    if plan is not None:
-        return path, root, plan
+        plan = collect_plan(path, root, options)
+        if plan is not None:
+            return path, root, plan
     from .cloudformation.collector import collect_file
 
     return path, root, collect_file(path, root, options)
+
+
+def _may_be_json(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+    except OSError:
+        return True  # let the readers report it
 
 
 def _results(work: list[Job], workers: int) -> Iterator[tuple[Path, Path, Inventory | None]]:

@@ -14,6 +14,9 @@ class CollectOptions:
     workers: int = 1
     # Where expensive, deterministic work (SAM translations) is cached; None: no cache.
     cache_dir: str | None = None
+    # SAM expansion: "native" (lambdasec's expander, falling back to aws-sam-translator for features it does
+    # not reproduce) or "official" (always aws-sam-translator).
+    sam_expander: str = "native"
     # Template parameter values given by the user (they override defaults).
     parameter_values: Mapping[str, Any] = field(default_factory=dict)
     # Directory names never walked into.

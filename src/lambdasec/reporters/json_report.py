@@ -68,4 +68,20 @@ def to_dict(report: Report, rules: Sequence[Rule] = ()) -> dict[str, Any]:
 
 
 def render(report: Report, rules: Sequence[Rule] = (), **options: Any) -> str:
-    return json.dumps(to_dict(report, rules), indent=2) + "\n"
+    return layout(to_dict(report, rules)) + "\n"
+
+
+def layout(node: Any, depth: int = 0, expand: int = 2) -> str:
+    """Indented JSON down to ``expand`` levels, one compact item per line below that.
+
+    ``json.dumps(indent=...)`` falls back to the pure-Python encoder, several times slower than the C one on
+    reports with thousands of findings; this keeps a diff-friendly layout (one finding per line) at C speed.
+    """
+    if depth >= expand or not isinstance(node, (dict, list)) or not node:
+        return json.dumps(node, separators=(", ", ": "))
+    pad, inner = "  " * depth, "  " * (depth + 1)
+    if isinstance(node, dict):
+        items = [f"{inner}{json.dumps(str(k))}: {layout(v, depth + 1, expand)}"
+                 for k, v in node.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    return "[\n" + ",\n".join(inner + layout(v, depth + 1, expand) for v in node) + "\n" + pad + "]"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from ..model.findings import Finding, Report, Severity
 from ..rules.base import Rule
+from .json_report import layout
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SECURITY_SEVERITY = {
@@ -102,4 +102,4 @@ def to_dict(report: Report, rules: Sequence[Rule]) -> dict[str, Any]:
 
 
 def render(report: Report, rules: Sequence[Rule] = (), **options: Any) -> str:
-    return json.dumps(to_dict(report, rules), indent=2) + "\n"
+    return layout(to_dict(report, rules), expand=4) + "\n"  # one result per line

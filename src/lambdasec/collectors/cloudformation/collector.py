@@ -135,7 +135,8 @@ class TemplateCollector:
         if SAM_TRANSFORM in _transforms(source):
             from .sam import translate
 
-            translated = translate(source, self.path.parent, root, self.rel, options.cache_dir)
+            translated = translate(source, self.path.parent, root, self.rel, options.cache_dir,
+                                   options.sam_expander)
             self.inventory.coverage_gaps.extend(translated.gaps)
             self.document, self.local_code = translated.template, translated.local_code
             sam_resources = source.get("Resources") or {}

@@ -177,13 +177,22 @@ def _run_translator(template: dict[str, Any]) -> dict[str, Any] | str:
 
 def translate(
     source: Mapping[str, Any], template_dir: Path, root: Path, rel: str, cache_dir: str | None = None,
+    expander: str = "native",
 ) -> Translated:
+    """Expand a SAM template: with lambdasec's native expander when it supports every feature the template
+    uses (``expander="native"``), otherwise (or with ``expander="official"``) with aws-sam-translator."""
     preparer = _Preparer(template_dir, root, rel, source)
     template = _plain(source)
     preparer.prepare(template)
-    cache = TranslationCache(Path(cache_dir)) if cache_dir else None
+    output: Mapping[str, Any] | None = None
+    if expander == "native":
+        from .sam_native import expand
+
+        output = expand(template)
+    cache = TranslationCache(Path(cache_dir)) if cache_dir and output is None else None
     key = cache.key(template) if cache else ""
-    output = cache.get(key) if cache else None
+    if cache:
+        output = cache.get(key)
     if output is None:
         result = _run_translator(template)
         if isinstance(result, str):
