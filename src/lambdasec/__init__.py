@@ -32,17 +32,20 @@ def scan_paths(
     now: dt.datetime | None = None,
     workers: int = 1,
     cache_dir: str | Path | None = None,
+    sam_expander: str = "native",
 ) -> Report:
     """Scan IaC files or directories and return the report (findings, suppressed, coverage gaps)."""
     from .config import Config, load_config
     from .engine import ScanSettings, scan
     from .model.findings import Confidence, Severity
 
+    if sam_expander not in ("native", "official"):
+        raise ValueError(f"sam_expander must be 'native' or 'official', not {sam_expander!r}")
     config = load_config(Path(config_file), Path.cwd()) if config_file is not None else Config()
     settings = ScanSettings(
         rules=tuple(rules), skip_rules=tuple(skip_rules), min_severity=Severity.parse(min_severity),
         min_confidence=Confidence.parse(min_confidence), config=config, now=now, workers=workers,
-        cache_dir=None if cache_dir is None else str(cache_dir),
+        cache_dir=None if cache_dir is None else str(cache_dir), sam_expander=sam_expander,
     )
     return scan([Path(p) for p in paths], settings)
 

@@ -89,10 +89,13 @@ def main() -> None:
               help="Processes reading files in parallel (default 0: one per CPU, at most 4).")
 @click.option("--no-cache", is_flag=True,
               help="Do not read or write the SAM translation cache ($LAMBDASEC_CACHE_DIR, else ~/.cache/lambdasec).")
+@click.option("--sam-expander", type=click.Choice(["native", "official"]), default="native", show_default=True,
+              help="Expand SAM with lambdasec's native expander (aws-sam-translator for features it does not "
+                   "reproduce) or always with aws-sam-translator.")
 def scan(
     paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None, severity: str | None,
     min_confidence: str | None, rules: tuple[str, ...], skip_rules: tuple[str, ...], config_file: Path | None,
-    show_suppressed: bool, quiet: bool, color: str, jobs: int, no_cache: bool,
+    show_suppressed: bool, quiet: bool, color: str, jobs: int, no_cache: bool, sam_expander: str,
 ) -> None:
     """Scan CloudFormation, SAM, Terraform and Serverless Framework files or directories (default: .)."""
     from .collectors.cloudformation.sam_cache import default_cache_dir
@@ -110,7 +113,7 @@ def scan(
             min_severity=Severity.parse(severity or config.severity or "info"),
             min_confidence=Confidence.parse(min_confidence or config.min_confidence or "low"),
             config=config, workers=jobs or min(os.cpu_count() or 1, 4),
-            cache_dir=None if no_cache else str(default_cache_dir()),
+            cache_dir=None if no_cache else str(default_cache_dir()), sam_expander=sam_expander,
         )
         effective_fail_on = fail_on or config.fail_on or "low"
         if effective_fail_on not in (*SEVERITIES, "none"):

@@ -30,6 +30,7 @@ class ScanSettings:
     now: dt.datetime | None = None
     workers: int = 1  # processes reading files in parallel
     cache_dir: str | None = None  # SAM translation cache (None: none)
+    sam_expander: str = "native"  # or "official": always aws-sam-translator
 
 
 def select_rules(all_rules: Sequence[Rule], only: Iterable[str], skip: Iterable[str]) -> list[Rule]:
@@ -122,7 +123,7 @@ def scan(paths: Sequence[Path], settings: ScanSettings) -> Report:
     rules = select_rules(all_rules(), settings.rules or settings.config.rules,
                          [*settings.skip_rules, *settings.config.skip_rules])
     options = CollectOptions(parameter_values=_parameters(settings.config.parameters), workers=settings.workers,
-                             cache_dir=settings.cache_dir)
+                             cache_dir=settings.cache_dir, sam_expander=settings.sam_expander)
     inventory, scanned = collect(paths, options)
     root = str(paths[0]) if len(paths) == 1 else "."
     return evaluate(inventory, rules, settings, scanned_files=scanned, root=root)

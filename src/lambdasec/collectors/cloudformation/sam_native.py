@@ -217,9 +217,6 @@ class _Expansion:
             if _has_intrinsic(props.get(name)) and name != "LayerName" or name == "LayerName" and (
                     isinstance(props.get(name), Mapping) and "Ref" in props[name]):
                 raise Unsupported(f"{logical_id}.{name}")  # SAM resolves parameters here
-        content = props.get("ContentUri")
-        if not isinstance(content, Mapping) or set(content) - {"Bucket", "Key", "Version"}:
-            raise Unsupported(f"{logical_id}.ContentUri")
         attributes = {k: resource[k] for k in _RESOURCE_ATTRIBUTES if k in resource}
         retention = props.get("RetentionPolicy")
         hashed = {k: v for k, v in resource.items() if k not in ("DeletionPolicy", "UpdateReplacePolicy", "Metadata")}
@@ -237,7 +234,7 @@ class _Expansion:
         for name in ("Description", "CompatibleArchitectures", "CompatibleRuntimes", "LicenseInfo"):
             if name in props:
                 properties[name] = copy.deepcopy(props[name])
-        properties["Content"] = _s3_location(content)
+        properties["Content"] = _s3_location(props.get("ContentUri"), f"{logical_id}.ContentUri")
         layer["Properties"] = properties
         self.renamed[logical_id] = new_id
         self.out[new_id] = layer
@@ -301,18 +298,7 @@ class _Expansion:
             return {"ZipFile": copy.deepcopy(props["InlineCode"])}
         if "ImageUri" in props:
             return {"ImageUri": copy.deepcopy(props["ImageUri"])}
-        uri = props.get("CodeUri")
-        if isinstance(uri, str) and uri.startswith("s3://"):
-            parsed = urllib.parse.urlparse(uri)
-            version = urllib.parse.parse_qs(parsed.query).get("versionId")
-            uri = {"Bucket": parsed.netloc, "Key": parsed.path.lstrip("/")}
-            if version:
-                uri["Version"] = version[0]
-            if not uri["Bucket"] or not uri["Key"]:
-                raise Unsupported(f"{logical_id}.CodeUri")
-        if isinstance(uri, Mapping) and not set(uri) - {"Bucket", "Key", "Version"} and "Bucket" in uri:
-            return _s3_location(uri)
-        raise Unsupported(f"{logical_id}.CodeUri")
+        return _s3_location(props.get("CodeUri"), f"{logical_id}.CodeUri")
 
     def role(self, logical_id: str, props: Mapping[str, Any], attributes: Mapping[str, Any],
              dlq: Mapping[str, Any] | None, tracing: Any) -> dict[str, Any]:
@@ -719,8 +705,16 @@ def _event_order(item: tuple[str, Any]) -> str:
     return path
 
 
-def _s3_location(uri: Mapping[str, Any]) -> dict[str, Any]:
-    location = {"S3Bucket": copy.deepcopy(uri["Bucket"]), "S3Key": copy.deepcopy(uri.get("Key"))}
+def _s3_location(uri: Any, what: str) -> dict[str, Any]:
+    """Code or layer content: an ``s3://bucket/key?versionId=v`` URI or a Bucket/Key/Version map."""
+    if isinstance(uri, str) and uri.startswith("s3://"):
+        parsed = urllib.parse.urlparse(uri)
+        version = urllib.parse.parse_qs(parsed.query).get("versionId")
+        uri = {"Bucket": parsed.netloc, "Key": parsed.path.lstrip("/"), **({"Version": version[0]} if version else {})}
+    if not isinstance(uri, Mapping) or set(uri) - {"Bucket", "Key", "Version"} or not uri.get("Bucket") or (
+            not uri.get("Key")):
+        raise Unsupported(what)
+    location = {"S3Bucket": copy.deepcopy(uri["Bucket"]), "S3Key": copy.deepcopy(uri["Key"])}
     if "Version" in uri:
         location["S3ObjectVersion"] = copy.deepcopy(uri["Version"])
     return location
