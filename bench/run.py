@@ -248,22 +248,29 @@ def main(argv: list[str] | None = None) -> int:
         versions["lambdasec"] = tool_version([args.lambdasec, "--version"])
         scan = [args.lambdasec, "scan"]
         tail = ["-f", "json", "-o", "/dev/null", "--fail-on", "none"]
-        # The main cases never use the SAM translation cache (a first scan); the "re-scan" cases show what a
-        # pre-commit hook or editor pays once the cache (a private folder under bench/.work) is warm.
+        # The main cases never use the SAM translation cache (a first scan) and expand SAM natively (the
+        # default). The "official translator" cases force aws-sam-translator for every SAM template
+        # (--sam-expander official), first without the cache, then with the cache (a private folder under
+        # bench/.work) warm: what a scan cost before the native expander, and what the fallback costs.
         cold = [*tail, "--no-cache"]
+        official = ["--sam-expander", "official"]
         cache_dir = WORK / "lambdasec-cache"
         shutil.rmtree(cache_dir, ignore_errors=True)
         os.environ["LAMBDASEC_CACHE_DIR"] = str(cache_dir)
         baseline = Case("corpus (all templates)", "lambdasec", [*scan, str(corpus), *cold], (0, 3))
         sam_name = f"single SAM template ({sam_single['functions']} fn, {sam_single['lines']} lines)"
+        sam_path = str(corpus / sam_single["path"])
         cases += [
             baseline,
             Case(f"single CFN template ({cfn_single['functions']} fn, {cfn_single['lines']} lines)", "lambdasec",
                  [*scan, str(corpus / cfn_single["path"]), *cold], (0, 3)),
-            Case(sam_name, "lambdasec", [*scan, str(corpus / sam_single["path"]), *cold], (0, 3)),
-            Case("corpus re-scan, SAM cache warm", "lambdasec", [*scan, str(corpus), *tail], (0, 3)),
-            Case(f"{sam_name} re-scan, SAM cache warm", "lambdasec",
-                 [*scan, str(corpus / sam_single["path"]), *tail], (0, 3)),
+            Case(sam_name, "lambdasec", [*scan, sam_path, *cold], (0, 3)),
+            Case("corpus, official SAM translator", "lambdasec", [*scan, str(corpus), *cold, *official], (0, 3)),
+            Case(f"{sam_name}, official SAM translator", "lambdasec", [*scan, sam_path, *cold, *official], (0, 3)),
+            Case("corpus, official SAM translator, cache warm", "lambdasec",
+                 [*scan, str(corpus), *tail, *official], (0, 3)),
+            Case(f"{sam_name}, official SAM translator, cache warm", "lambdasec",
+                 [*scan, sam_path, *tail, *official], (0, 3)),
         ]
     lambda_ids: list[str] = []
     if args.only in ("all", "checkov"):
