@@ -250,12 +250,11 @@ class _Expansion:
         if set(props) - _FUNCTION_HANDLED:
             raise Unsupported(f"{logical_id} property")
         _check_function(logical_id, props)
-        attributes = {k: copy.deepcopy(resource[k]) for k in _RESOURCE_ATTRIBUTES if k in resource}
-        function: dict[str, Any] = {"Type": "AWS::Lambda::Function", **attributes}
+        # Passed on to every resource generated for the function, as the translator does.
+        attributes = {k: copy.deepcopy(resource[k]) for k in (*_RESOURCE_ATTRIBUTES, "Metadata") if k in resource}
+        function: dict[str, Any] = {"Type": "AWS::Lambda::Function", **copy.deepcopy(attributes)}
         if "DependsOn" in resource:
             function["DependsOn"] = copy.deepcopy(resource["DependsOn"])
-        if "Metadata" in resource:
-            function["Metadata"] = copy.deepcopy(resource["Metadata"])
         properties: dict[str, Any] = {"Code": self.code(logical_id, props)}
         for name in _FUNCTION_PASSTHROUGH:
             if name in props:
@@ -337,7 +336,7 @@ class _Expansion:
             properties["PermissionsBoundary"] = copy.deepcopy(props["PermissionsBoundary"])
         properties["Tags"] = _tags(props.get("Tags"))
         role: dict[str, Any] = {"Type": "AWS::IAM::Role"}
-        role.update({k: v for k, v in attributes.items() if k == "Condition"})
+        role.update(copy.deepcopy(dict(attributes)))
         role["Properties"] = properties
         return role
 
@@ -379,12 +378,12 @@ class _Expansion:
             raise Unsupported("SnapStart with AutoPublishAlias")
         version_id = _logical_id(f"{logical_id}Version", hashed)
         version: dict[str, Any] = {"Type": "AWS::Lambda::Version"}
-        version.update({k: v for k, v in attributes.items() if k == "Condition"})
-        version["DeletionPolicy"] = attributes.get("DeletionPolicy", "Retain")
+        version.update(copy.deepcopy(dict(attributes)))
+        version.setdefault("DeletionPolicy", "Retain")
         version["Properties"] = {"FunctionName": {"Ref": logical_id}}
         alias_id = f"{logical_id}Alias{name}"
         alias: dict[str, Any] = {"Type": "AWS::Lambda::Alias"}
-        alias.update({k: v for k, v in attributes.items() if k == "Condition"})
+        alias.update(copy.deepcopy(dict(attributes)))
         alias["Properties"] = {"Name": name, "FunctionName": {"Ref": logical_id},
                                "FunctionVersion": {"Fn::GetAtt": [version_id, "Version"]}}
         self.out[version_id] = version
@@ -399,15 +398,14 @@ class _Expansion:
         auth = _literal(config.get("AuthType"), "AuthType")
         if auth not in ("NONE", "AWS_IAM"):
             raise Unsupported("AuthType")
-        condition = {k: v for k, v in attributes.items() if k == "Condition"}
         url = {"TargetFunctionArn": copy.deepcopy(target), **copy.deepcopy(dict(config))}
-        self.out[f"{logical_id}Url"] = {"Type": "AWS::Lambda::Url", **condition, "Properties": url}
+        self.out[f"{logical_id}Url"] = {"Type": "AWS::Lambda::Url", **attributes, "Properties": url}
         if auth == "NONE":
-            self.out[f"{logical_id}UrlPublicPermissions"] = {"Type": "AWS::Lambda::Permission", **condition,
+            self.out[f"{logical_id}UrlPublicPermissions"] = {"Type": "AWS::Lambda::Permission", **attributes,
                                                              "Properties": {
                 "Action": "lambda:InvokeFunctionUrl", "FunctionName": copy.deepcopy(target), "Principal": "*",
                 "FunctionUrlAuthType": "NONE"}}
-            self.out[f"{logical_id}URLInvokeAllowPublicAccess"] = {"Type": "AWS::Lambda::Permission", **condition,
+            self.out[f"{logical_id}URLInvokeAllowPublicAccess"] = {"Type": "AWS::Lambda::Permission", **attributes,
                                                                    "Properties": {
                 "Action": "lambda:InvokeFunction", "FunctionName": copy.deepcopy(target), "Principal": "*",
                 "InvokedViaFunctionUrl": True}}
@@ -421,43 +419,42 @@ class _Expansion:
             raise Unsupported("event attribute")
         if _REQUIRED_EVENT_PROPERTIES.get(str(kind), set()) - set(props):
             raise Unsupported(f"{kind} event without its required properties")
-        condition = {k: v for k, v in attributes.items() if k == "Condition"}
         name = f"{fn}{event_id}"
         arn_target = target if fn in self.aliases else {"Fn::GetAtt": [fn, "Arn"]}
         if kind in _POLLER_POLICIES:
-            self.poller(name, str(kind), props, target, condition)
+            self.poller(name, str(kind), props, target, attributes)
             if role is not None and _POLLER_POLICIES[kind] not in role["Properties"]["ManagedPolicyArns"]:
                 role["Properties"]["ManagedPolicyArns"].append(_POLLER_POLICIES[kind])
         elif kind in ("Schedule", "EventBridgeRule", "CloudWatchEvent"):
-            self.rule(name, str(kind), props, target, arn_target, condition)
+            self.rule(name, str(kind), props, target, arn_target, attributes)
         elif kind == "SNS":
             if set(props) - {"Topic", "FilterPolicy", "Region", "FilterPolicyScope"}:
                 raise Unsupported("SNS event property")
-            self.permission(name, "sns.amazonaws.com", target, condition, SourceArn=props.get("Topic"))
+            self.permission(name, "sns.amazonaws.com", target, attributes, SourceArn=props.get("Topic"))
             subscription: dict[str, Any] = {"Endpoint": copy.deepcopy(arn_target), "Protocol": "lambda",
                                             "TopicArn": copy.deepcopy(props.get("Topic"))}
             for key in ("FilterPolicy", "Region", "FilterPolicyScope"):
                 if key in props:
                     subscription[key] = copy.deepcopy(props[key])
-            self.out[name] = {"Type": "AWS::SNS::Subscription", **condition, "Properties": subscription}
+            self.out[name] = {"Type": "AWS::SNS::Subscription", **attributes, "Properties": subscription}
         elif kind == "S3":
-            self.s3(name, props, target, arn_target, condition)
+            self.s3(name, props, target, arn_target, attributes)
         elif kind == "Api":
-            self.rest_event(fn, name, props, target, condition)
+            self.rest_event(fn, name, props, target, attributes)
         elif kind == "HttpApi":
-            self.http_event(fn, name, props, target, condition)
+            self.http_event(fn, name, props, target, attributes)
         else:
             raise Unsupported(f"event type {kind}")
 
-    def permission(self, name: str, principal: str, target: Any, condition: Mapping[str, Any], *,
+    def permission(self, name: str, principal: str, target: Any, attributes: Mapping[str, Any], *,
                    suffix: str = "Permission", **extra: Any) -> None:
         properties: dict[str, Any] = {"Action": "lambda:InvokeFunction", "FunctionName": copy.deepcopy(target),
                                       "Principal": principal}
         properties.update({k: copy.deepcopy(v) for k, v in extra.items()})
-        self.out[name + suffix] = {"Type": "AWS::Lambda::Permission", **condition, "Properties": properties}
+        self.out[name + suffix] = {"Type": "AWS::Lambda::Permission", **attributes, "Properties": properties}
 
     def poller(self, name: str, kind: str, props: Mapping[str, Any], target: Any,
-               condition: Mapping[str, Any]) -> None:
+               attributes: Mapping[str, Any]) -> None:
         source = _POLLER_SOURCE[kind]
         if set(props) - _POLLER_PASSTHROUGH - {source} or source not in props:
             raise Unsupported(f"{kind} event property")
@@ -465,10 +462,10 @@ class _Expansion:
         for key, value in props.items():
             mapping["EventSourceArn" if key == source else key] = copy.deepcopy(value)
         mapping["FunctionName"] = copy.deepcopy(target)
-        self.out[name] = {"Type": "AWS::Lambda::EventSourceMapping", **condition, "Properties": mapping}
+        self.out[name] = {"Type": "AWS::Lambda::EventSourceMapping", **attributes, "Properties": mapping}
 
     def rule(self, name: str, kind: str, props: Mapping[str, Any], target: Any, arn_target: Any,
-             condition: Mapping[str, Any]) -> None:
+             attributes: Mapping[str, Any]) -> None:
         rule: dict[str, Any] = {}
         if kind == "Schedule":
             if set(props) - {"Schedule", "Enabled", "Name", "Description", "Input", "State"}:
@@ -498,20 +495,20 @@ class _Expansion:
         if "Input" in props:
             rule_target["Input"] = copy.deepcopy(props["Input"])
         rule["Targets"] = [rule_target]
-        self.out[name] = {"Type": "AWS::Events::Rule", **condition, "Properties": rule}
-        self.permission(name, "events.amazonaws.com", target, condition, SourceArn={"Fn::GetAtt": [name, "Arn"]})
+        self.out[name] = {"Type": "AWS::Events::Rule", **attributes, "Properties": rule}
+        self.permission(name, "events.amazonaws.com", target, attributes, SourceArn={"Fn::GetAtt": [name, "Arn"]})
 
     def s3(self, name: str, props: Mapping[str, Any], target: Any, arn_target: Any,
-           condition: Mapping[str, Any]) -> None:
+           attributes: Mapping[str, Any]) -> None:
         if set(props) - {"Bucket", "Events", "Filter"}:
             raise Unsupported("S3 event property")
         bucket = props.get("Bucket")
         bucket_id = bucket.get("Ref") if isinstance(bucket, Mapping) and set(bucket) == {"Ref"} else None
         resource = self.source.get(bucket_id) if isinstance(bucket_id, str) else None
-        if not isinstance(bucket_id, str) or not isinstance(resource, Mapping) or condition or (
+        if not isinstance(bucket_id, str) or not isinstance(resource, Mapping) or "Condition" in attributes or (
                 resource.get("Type") != "AWS::S3::Bucket"):
             raise Unsupported("S3 event bucket")
-        self.permission(name, "s3.amazonaws.com", target, condition, SourceAccount={"Ref": "AWS::AccountId"})
+        self.permission(name, "s3.amazonaws.com", target, attributes, SourceAccount={"Ref": "AWS::AccountId"})
         events = props.get("Events")
         for event in events if isinstance(events, list) else [events]:
             configuration: dict[str, Any] = {"Function": copy.deepcopy(arn_target)}
@@ -546,9 +543,10 @@ class _Expansion:
 
     # ------------------------------------------------------------------ APIs
     def rest_event(self, fn: str, name: str, props: Mapping[str, Any], target: Any,
-                   condition: Mapping[str, Any]) -> None:
-        if set(props) - {"Path", "Method", "RestApiId", "Auth"} or condition:
-            raise Unsupported("Api event")
+                   attributes: Mapping[str, Any]) -> None:
+        if set(props) - {"Path", "Method", "RestApiId", "Auth"} or "Condition" in attributes or (
+                "RestApiId" not in props and {"DeletionPolicy", "UpdateReplacePolicy"} & set(attributes)):
+            raise Unsupported("Api event")  # the implicit API would take conditions and policies from functions
         path, method = _literal(props.get("Path"), "Path"), _literal(props.get("Method"), "Method")
         if not isinstance(path, str) or not isinstance(method, str):
             raise Unsupported("Api event path")
@@ -564,14 +562,14 @@ class _Expansion:
             stage = _mapping(api.get("Properties"), "Api properties").get("StageName")
             suffix = stage if isinstance(stage, str) else "Stage"
         auth = _mapping(props.get("Auth"), "Api event Auth")
-        if set(auth) - {"Authorizer", "ApiKeyRequired"} or auth.get("Authorizer", "NONE") not in ("NONE", "AWS_IAM"):
+        if set(auth) - {"Authorizer", "ApiKeyRequired"} or auth.get("Authorizer", "AWS_IAM") not in ("NONE", "AWS_IAM"):
             raise Unsupported("Api event Auth")
         if auth.get("ApiKeyRequired", False) is not False:
             raise Unsupported("ApiKeyRequired")  # SAM adds an API key security scheme and usage plan
         verb = "*" if method.lower() == "any" else method.upper()
         permission_path = re.sub(r"{([a-zA-Z0-9._-]+|[a-zA-Z0-9._-]+\+|proxy\+)}", "*",
                                  re.sub(r"^(.+)/$", r"\1", path))
-        self.permission(name, "apigateway.amazonaws.com", target, condition, suffix=f"Permission{suffix}", SourceArn={
+        self.permission(name, "apigateway.amazonaws.com", target, attributes, suffix=f"Permission{suffix}", SourceArn={
             "Fn::Sub": [f"arn:aws:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{__ApiId__}}/${{__Stage__}}/"
                         f"{verb}{permission_path}", {"__ApiId__": {"Ref": api_id}, "__Stage__": "*"}]})
         operation: dict[str, Any] = {"x-amazon-apigateway-integration": {
@@ -617,7 +615,13 @@ class _Expansion:
                 chosen = event_auth.get("Authorizer", default)
                 if chosen == "AWS_IAM":
                     operation["security"] = [{"AWS_IAM": []}]
+                    # SAM's default InvokeRole, CALLER_CREDENTIALS: API Gateway calls with the caller's identity
+                    operation["x-amazon-apigateway-integration"]["credentials"] = "arn:aws:iam::*:user/*"
                     uses_iam = True
+                elif "Authorizer" in event_auth:
+                    if default == "NONE":
+                        raise Unsupported("Authorizer NONE without a DefaultAuthorizer")  # the translator rejects it
+                    operation["security"] = [{"NONE": []}]  # opted out of the API's default authorizer
         body: dict[str, Any] = {"info": {"version": "1.0", "title": {"Ref": "AWS::StackName"}},
                                 "paths": paths, "swagger": "2.0"}
         schemes: dict[str, Any] = {}
@@ -642,16 +646,16 @@ class _Expansion:
         self.out[f"{logical_id}{suffix}Stage"] = {"Type": "AWS::ApiGateway::Stage", "Properties": stage}
 
     def http_event(self, fn: str, name: str, props: Mapping[str, Any], target: Any,
-                   condition: Mapping[str, Any]) -> None:
-        if set(props) - {"Path", "Method"} or condition:
-            raise Unsupported("HttpApi event")
+                   attributes: Mapping[str, Any]) -> None:
+        if set(props) - {"Path", "Method"} or {"Condition", "DeletionPolicy", "UpdateReplacePolicy"} & set(attributes):
+            raise Unsupported("HttpApi event")  # the implicit API would take conditions and policies from functions
         path, method = _literal(props.get("Path"), "Path"), _literal(props.get("Method"), "Method")
         if not isinstance(path, str) or not isinstance(method, str) or path == "$default":
             raise Unsupported("HttpApi event path")
         verb = "*" if method.lower() == "any" else method.upper()
-        permission_path = re.sub(r"{([a-zA-Z0-9._-]+|[a-zA-Z0-9._-]+\+|proxy\+)}", "*",
-                                 re.sub(r"^(.+)/$", r"\1", path))
-        self.permission(name, "apigateway.amazonaws.com", target, condition, SourceArn={
+        # Unlike REST APIs, only {name} and {proxy+} become * in an HTTP API permission.
+        permission_path = re.sub(r"{([a-zA-Z0-9._-]+|proxy\+)}", "*", re.sub(r"^(.+)/$", r"\1", path))
+        self.permission(name, "apigateway.amazonaws.com", target, attributes, SourceArn={
             "Fn::Sub": ["arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${__ApiId__}/"
                         f"${{__Stage__}}/{verb}{permission_path}",
                         {"__ApiId__": {"Ref": "ServerlessHttpApi"}, "__Stage__": "*"}]})
@@ -659,11 +663,15 @@ class _Expansion:
         operations = self.http_paths.setdefault(path, {})
         if verb_key in operations:
             raise Unsupported("duplicate HTTP API route")
-        operations[verb_key] = {"x-amazon-apigateway-integration": {
+        operation: dict[str, Any] = {"x-amazon-apigateway-integration": {
             "httpMethod": "POST", "type": "aws_proxy",
             "uri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
                                f"${{{self.aliases.get(fn, fn + '.Arn')}}}/invocations"},
             "payloadFormatVersion": "2.0"}, "responses": {}}
+        parameters = re.findall(r"{([^}]+)}", path)
+        if parameters:
+            operation["parameters"] = [{"in": "path", "name": p, "required": True} for p in parameters]
+        operations[verb_key] = operation
 
     def implicit_http_api(self) -> None:
         if "ServerlessHttpApi" in self.source:
