@@ -21,6 +21,11 @@ EXPECTED = Counter({
     ("IAM002", "ReportExportFunctionRole"): 1,
     ("IAM003", "ReportExportFunctionRole"): 1,
     ("IAM004", "ReportExportFunctionRole"): 1,
+    ("IAM011", "ReportExportFunctionRole"): 1,
+    ("IAM012", "ReportExportFunctionRole"): 1,
+    # Reachable from outside (a public permission, an S3 permission without source) with a powerful role.
+    ("IAM016", "ReportExportFunction"): 1,
+    ("IAM016", "ThumbnailerFunction"): 1,
     ("SEC001", "WebhookFunction"): 5,
     ("SEC002", "ReportExportFunction"): 1,
     ("ENC001", "WebhookFunction"): 1,

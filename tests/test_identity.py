@@ -17,6 +17,7 @@ from lambdasec.iam.actions import (
     service_wildcards,
     statement_covers,
 )
+from lambdasec.iam.catalogue import catalogue
 from lambdasec.iam.managed import managed_policy
 from lambdasec.iam.policy import parse_document, parse_statement
 from lambdasec.model.findings import Confidence, Finding, NotEvaluated
@@ -223,12 +224,12 @@ def test_service_wildcards() -> None:
         ("secretsmanager:PutResourcePolicy", "Permissions management"),
         ("sns:SetTopicAttributes", "Permissions management"),
         ("sqs:AddPermission", "Permissions management"),
-        # wildcards
-        ("s3:Put*", "Write"),
+        # wildcards: the highest level among the catalogue actions they match
+        ("s3:Put*", "Permissions management"),  # matches s3:PutBucketPolicy
         ("s3:Get*", "Read"),
         ("ec2:Describe*", "List"),
         ("lambda:Tag*", "Tagging"),
-        ("ec2:*", "Write"),
+        ("ec2:*", "Permissions management"),  # matches ec2:ModifySnapshotAttribute
         ("dynamodb:*", "Permissions management"),  # covers dynamodb:PutResourcePolicy
         ("iam:*", "Permissions management"),
         ("*", "Permissions management"),
@@ -239,8 +240,10 @@ def test_service_wildcards() -> None:
         ("iam:Get*", "Read"),
         ("iam:*Policy*", "Permissions management"),
         ("s3:PutBucket*", "Permissions management"),  # narrower than the verb: covers PutBucketPolicy
-        ("s3:PutObject?", "Write"),
-        ("lambda:Pu*", "Write"),
+        ("s3:PutObject?", "Write"),  # matches no action: estimated from the verb
+        ("lambda:Pu*", "Permissions management"),  # matches lambda:PutResourcePolicy
+        ("lambda:Publish*", "Write"),
+        ("service:Frobnicate*", "Write"),  # unknown service: the cautious reading
         ("s3*", "Permissions management"),
     ],
 )
@@ -249,8 +252,8 @@ def test_classify_access(pattern: str, level: str) -> None:
 
 
 def test_permissions_actions_covered() -> None:
-    assert permissions_actions_covered("iam:Pass*") == ["iam:passrole"]
-    assert permissions_actions_covered("lambda:Add*") == ["lambda:addlayerversionpermission", "lambda:addpermission"]
+    assert permissions_actions_covered("iam:Pass*") == ["iam:PassRole"]
+    assert permissions_actions_covered("lambda:Add*") == ["lambda:AddLayerVersionPermission", "lambda:AddPermission"]
     assert permissions_actions_covered("s3:Get*") == []
 
 
@@ -326,8 +329,26 @@ def test_service_wildcard_one_finding_per_role() -> None:
         _inline("more", _allow("S3:*", "arn:aws:s3:::c/*"), index=1),
     )
     finding = _findings(ROLE_SERVICE_WILDCARD, _inventory([role]))["Role"]
-    assert finding.evidence == {"services": ["dynamodb:*", "s3:*"], "policies": ["data", "more"]}
+    expanded = catalogue().expand("dynamodb:*") | catalogue().expand("s3:*")
+    sample = finding.evidence.pop("sample_actions")
+    assert finding.evidence == {"services": ["dynamodb:*", "s3:*"], "policies": ["data", "more"],
+                                "action_count": len(expanded)}
+    # The most consequential actions first (those that change permissions), the shortest names first.
+    assert sample[:3] == ["s3:PutBucketAcl", "s3:PutObjectAcl", "s3:PutBucketPolicy"]
+    assert len(sample) == 6 and set(sample) <= expanded
+    assert all(classify_access(action) == "Permissions management" for action in sample)
     assert "dynamodb:*, s3:*" in finding.message
+    assert f"{len(expanded)} actions, among them s3:PutBucketAcl, s3:PutObjectAcl, s3:PutBucketPolicy" in (
+        finding.message)
+
+
+def test_service_wildcard_counts_what_not_action_leaves() -> None:
+    role = _role("Role", _inline("p", _allow(NotAction=["iam:*", "organizations:*"], resource="arn:aws:s3:::b")))
+    finding = _findings(ROLE_SERVICE_WILDCARD, _inventory([role]))["Role"]
+    left = catalogue().all_actions() - catalogue().expand("iam:*") - catalogue().expand("organizations:*")
+    assert finding.evidence["services"] == ["*"]
+    assert finding.evidence["action_count"] == len(left)
+    assert not any(action.startswith(("iam:", "organizations:")) for action in finding.evidence["sample_actions"])
 
 
 def test_service_wildcard_skips_full_admin_statements() -> None:
@@ -347,7 +368,7 @@ def test_write_on_any_resource() -> None:
                  _inline("p", _allow(["dynamodb:PutItem", "s3:Put*", "s3:GetObject", "s3:PutBucketPolicy"])))
     finding = _findings(ROLE_WRITE_ANY_RESOURCE, _inventory([role]))["Role"]
     assert finding.evidence["actions"] == ["dynamodb:PutItem", "s3:Put*", "s3:PutBucketPolicy"]
-    assert finding.evidence["permissions_management"] == ["s3:PutBucketPolicy"]
+    assert finding.evidence["permissions_management"] == ["s3:Put*", "s3:PutBucketPolicy"]
     assert finding.location.line == 10
 
 
@@ -367,7 +388,7 @@ def test_write_on_any_resource_allow_list_and_exclusions() -> None:
 
 
 def test_write_on_any_resource_conditional_is_medium() -> None:
-    role = _role("Role", _inline("p", _allow("ec2:TerminateInstances",
+    role = _role("Role", _inline("p", _allow("dynamodb:DeleteTable",
                                              Condition={"StringEquals": {"aws:ResourceTag/app": "orders"}})))
     assert _findings(ROLE_WRITE_ANY_RESOURCE, _inventory([role]))["Role"].confidence is Confidence.MEDIUM
 

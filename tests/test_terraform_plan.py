@@ -366,6 +366,7 @@ def test_real_plan_network_modules_and_apis() -> None:
         ("OBS001", api0), ("OBS001", api1), ("EXP007", "aws_lambda_layer_version_permission.public"),
         ("EXP008", "aws_api_gateway_method.get"), ("EXP008", "aws_apigatewayv2_route.open"),
         ("IAM001", "aws_iam_role.api"), ("IAM005", "aws_iam_role.api"),
+        ("IAM016", api0), ("IAM016", api1),  # routes without authorization to administrator functions
         ("INT002", "aws_lambda_code_signing_config.release"), ("OBS003", "aws_cloudtrail.main"),
     }
     text = (REAL_PLANS / "plan_network" / "plan.json").read_text()

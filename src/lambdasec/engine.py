@@ -15,8 +15,10 @@ from typing import Any
 
 from . import __version__
 from .config import Config, ConfigError
+from .iam.catalogue import catalogue_version
 from .model.findings import Confidence, Finding, NotEvaluated, Report, Severity, Suppression
 from .model.inventory import CoverageGap, Inventory
+from .model.priority import Priority
 from .rules.base import Context, Rule
 
 
@@ -97,6 +99,11 @@ def evaluate(
             outcome.fingerprint = fingerprint(outcome)
             outcome.suppression = _suppression(outcome, inventory, settings.config)
             (suppressed if outcome.suppression else findings).append(outcome)
+    priorities = _priorities(inventory, gaps)
+    by_function = {priority.function_key: priority for priority in priorities}
+    for finding in (*findings, *suppressed):
+        finding.priority = max((by_function[key] for key in finding.function_keys if key in by_function),
+                               key=lambda priority: priority.rank, default=None)
     order = _sort_key
     return Report(
         findings=sorted(findings, key=order),
@@ -107,11 +114,28 @@ def evaluate(
         root=root,
         rules_run=[rule.code for rule in rules],
         tool_version=__version__,
+        priorities=priorities,
+        iam_catalogue=catalogue_version(),
     )
 
 
+def _priorities(inventory: Inventory, gaps: list[CoverageGap]) -> list[Priority]:
+    """Every function's attack-path priority, highest first; a failure is a coverage gap, not a crash."""
+    if not inventory.functions:
+        return []
+    from .analysis.attack_paths import priorities, ranked
+
+    try:
+        return ranked(priorities(inventory))
+    except Exception as exc:
+        gaps.append(CoverageGap("internal-error", f"attack-path priority failed: {type(exc).__name__}: {exc}"[:300]))
+        return []
+
+
 def _sort_key(finding: Finding) -> tuple[Any, ...]:
-    return (-finding.severity, finding.location.file, finding.location.line or 0, finding.rule_id,
+    """The findings of the functions with the highest attack-path priority first, then by severity."""
+    level, score = finding.priority.rank if finding.priority is not None else (-1, 0)
+    return (-level, -score, -finding.severity, finding.location.file, finding.location.line or 0, finding.rule_id,
             finding.resource_id, finding.fingerprint)
 
 

@@ -1,26 +1,28 @@
-"""What the actions of an IAM policy statement allow, without a catalogue of AWS actions.
+"""What the actions of an IAM policy statement allow.
 
 Matching follows IAM semantics: action names are case-insensitive, ``*`` matches any run of
 characters (colons included, so ``*`` alone and ``s3*:*`` work) and ``?`` one character. An
 ``Allow`` with ``NotAction`` allows every action except the listed ones, so it is treated as broad.
 
-Access levels ("List", "Read", "Write", "Permissions management", "Tagging") are *estimated*
-from the action's verb (``Get``, ``List``, ``Put``, ``Tag``...) plus an explicit table of the
-permissions-management actions that matter for Lambda roles. This is a stop-gap: a real catalogue of
-AWS service actions (every action, its access level and the resources it supports) replaces this
-estimate in a later issue. Until then, an unknown verb counts as "Write", the cautious reading.
+Access levels ("List", "Read", "Write", "Permissions management", "Tagging") come from the IAM action
+catalogue (iam/catalogue.py), with one lambdasec reading on top: the actions of :data:`PERMISSIONS_ACTIONS`,
+which AWS files under "Write" but which hand out or take on permissions (``iam:PassRole``,
+``iam:CreateAccessKey``, ``sts:AssumeRole``...), count as "Permissions management". A pattern gets the
+highest level among the actions it matches. A name or pattern the catalogue does not know (a new action,
+a typo) is estimated from its verb (``Get``, ``List``, ``Put``, ``Tag``...); an unknown verb counts as
+"Write", the cautious reading.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from typing import Final, Literal
+from collections.abc import Iterable
+from typing import Final
 
 from ..model.inventory import PolicyStatement
 from ..model.values import Value
-
-AccessLevel = Literal["List", "Read", "Write", "Permissions management", "Tagging"]
+from .catalogue import AccessLevel
 
 LIST: Final = "List"
 READ: Final = "Read"
@@ -28,41 +30,21 @@ WRITE: Final = "Write"
 PERMISSIONS: Final = "Permissions management"
 TAGGING: Final = "Tagging"
 
-# Actions that change who may do what (lower case). Exact names only: no catalogue to expand against.
+# Actions AWS files under "Write" that hand out or take on permissions (lower case): lambdasec reads them as
+# "Permissions management". Every other action's level is the catalogue's.
 PERMISSIONS_ACTIONS: Final = frozenset({
-    # IAM: policies attached to identities, trust policies, boundaries, roles handed to services
-    "iam:attachrolepolicy", "iam:attachuserpolicy", "iam:attachgrouppolicy",
-    "iam:detachrolepolicy", "iam:detachuserpolicy", "iam:detachgrouppolicy",
-    "iam:putrolepolicy", "iam:putuserpolicy", "iam:putgrouppolicy",
-    "iam:deleterolepolicy", "iam:deleteuserpolicy", "iam:deletegrouppolicy",
-    "iam:createpolicy", "iam:createpolicyversion", "iam:deletepolicy", "iam:deletepolicyversion",
-    "iam:setdefaultpolicyversion",
-    "iam:putrolepermissionsboundary", "iam:putuserpermissionsboundary",
-    "iam:deleterolepermissionsboundary", "iam:deleteuserpermissionsboundary",
-    "iam:updateassumerolepolicy", "iam:passrole",
-    "iam:createrole", "iam:updaterole", "iam:createuser", "iam:updateuser",
-    "iam:createaccesskey", "iam:updateaccesskey", "iam:createloginprofile", "iam:updateloginprofile",
+    # IAM: roles handed to services, credentials and identities created, roles and users changed
+    "iam:passrole", "iam:createaccesskey", "iam:updateaccesskey", "iam:createloginprofile",
+    "iam:updateloginprofile", "iam:createrole", "iam:updaterole", "iam:createuser", "iam:updateuser",
     "iam:addusertogroup", "iam:addroletoinstanceprofile",
     # STS: becoming another principal
     "sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity", "sts:getfederationtoken",
-    # KMS: key policies and grants
-    "kms:creategrant", "kms:putkeypolicy", "kms:revokegrant", "kms:retiregrant",
-    # Resource policies and ACLs
-    "s3:putbucketpolicy", "s3:deletebucketpolicy", "s3:putbucketacl", "s3:putobjectacl",
-    "s3:putobjectversionacl", "s3:putbucketpublicaccessblock", "s3:putaccountpublicaccessblock",
-    "s3:putbucketownershipcontrols",
-    "lambda:addpermission", "lambda:removepermission",
-    "lambda:addlayerversionpermission", "lambda:removelayerversionpermission",
-    "secretsmanager:putresourcepolicy", "secretsmanager:deleteresourcepolicy",
-    "sns:settopicattributes", "sns:addpermission", "sns:removepermission",
-    "sqs:setqueueattributes", "sqs:addpermission", "sqs:removepermission",
-    "ecr:setrepositorypolicy", "ecr:deleterepositorypolicy",
-    "dynamodb:putresourcepolicy", "dynamodb:deleteresourcepolicy",
-    "events:putpermission", "events:removepermission",
-    "logs:putresourcepolicy", "logs:deleteresourcepolicy",
 })
 
-# Actions whose verb misleads (lower case -> level).
+# Levels from the least to the most consequential: a pattern gets the highest among its actions.
+_LEVEL_ORDER: Final[tuple[AccessLevel, ...]] = ("List", "Read", "Tagging", "Write", "Permissions management")
+
+# For actions the catalogue does not know: verbs whose name misleads (lower case -> level).
 _VERB_EXCEPTIONS: Final[dict[str, AccessLevel]] = {
     "kinesis:subscribetoshard": READ,  # reads a shard, it does not subscribe anything
     "sqs:receivemessage": READ,
@@ -75,7 +57,7 @@ _READ_VERBS: Final = (
     "view", "read", "simulate",
 )
 _TAGGING_VERBS: Final = ("tag", "untag")
-# Known verbs of change: used to tell a bare verb family ("s3:Put*") from a narrower pattern.
+# Verbs of change.
 _WRITE_VERBS: Final = (
     "put", "create", "delete", "update", "attach", "detach", "pass", "add", "remove", "set", "invoke",
     "publish", "send", "start", "stop", "run", "modify", "associate", "disassociate", "enable", "disable",
@@ -83,8 +65,6 @@ _WRITE_VERBS: Final = (
     "unassign", "register", "deregister", "terminate", "reboot", "encrypt", "decrypt", "generate",
     "assume", "change", "retire", "abort", "complete", "batchwrite", "write", "subscribe", "unsubscribe",
 )
-# In IAM every change is a change of permissions: "iam:Create*" creates roles, users and access keys.
-_PERMISSIONS_SERVICES: Final = frozenset({"iam"})
 
 _WILDCARD = re.compile(r"[*?]")
 _EVERY_ACTION = re.compile(r"\*+(:\*+)?")
@@ -185,38 +165,86 @@ def service_wildcards(statement: PolicyStatement) -> list[str]:
     return sorted(found)
 
 
+def service_wildcard_actions(statement: PolicyStatement) -> frozenset[str]:
+    """Canonical names of the catalogue actions that the :func:`service_wildcards` of a statement grant."""
+    from .catalogue import catalogue
+
+    known = catalogue()
+    found: set[str] = set()
+    for pattern in service_wildcards(statement):
+        if pattern == "*" and statement.not_actions and not statement.actions:
+            excluded = {action for listed in statement.not_actions for action in known.expand(listed)}
+            found |= known.all_actions() - excluded
+        else:
+            found |= known.expand(pattern)
+    return frozenset(found)
+
+
 # ---------------------------------------------------------------- access levels
 def classify_access(action_pattern: str) -> AccessLevel:
-    """Estimated access level of an action or action pattern.
+    """Access level of an action or action pattern: the highest among the catalogue actions it matches.
 
-    A wildcard pattern is estimated from its verb: ``s3:Put*`` is "Write", ``s3:Get*`` "Read". A
-    pattern without a verb (``iam:*``, ``*``, ``iam:*Policy*``) or narrower than a bare verb family
-    (``s3:PutBucket*``) is "Permissions management" when it covers an action of the permissions table.
+    ``s3:GetObject`` is "Read"; ``s3:Put*`` is "Permissions management" (it matches ``s3:PutBucketPolicy``);
+    ``iam:PassRole`` is "Permissions management" (lambdasec's reading, see :data:`PERMISSIONS_ACTIONS`).
+    Names and patterns that match no catalogue action are estimated from their verb.
     """
-    text = action_pattern.strip().lower()
-    service, _, name = text.partition(":")
-    if not has_wildcard(text):
-        if text in PERMISSIONS_ACTIONS:
-            return PERMISSIONS
-        return _VERB_EXCEPTIONS.get(text) or _level_of_name(name)
-    covers_permissions = bool(permissions_actions_covered(text))
-    if has_wildcard(service) or not name:
-        return PERMISSIONS if covers_permissions else WRITE  # may reach any service
-    prefix = _WILDCARD.split(name, maxsplit=1)[0]
-    verb = _verb_of(prefix)
-    if verb is None:
-        return PERMISSIONS if covers_permissions else WRITE
-    level = _level_of_verb(verb)
-    if not covers_permissions or level in (READ, LIST, TAGGING):
-        return level
-    if prefix != verb or service in _PERMISSIONS_SERVICES:
-        return PERMISSIONS
-    return level
+    from .catalogue import catalogue
+
+    matched = catalogue().expand(action_pattern)
+    if not matched:
+        return _estimated_level(action_pattern)
+    highest = 0
+    for action in matched:
+        highest = max(highest, _LEVEL_ORDER.index(_known_level(action)))
+        if highest == len(_LEVEL_ORDER) - 1:
+            break  # nothing ranks above permissions management
+    return _LEVEL_ORDER[highest]
 
 
 def permissions_actions_covered(action_pattern: str) -> list[str]:
-    """The actions of the permissions table an action pattern covers, sorted."""
-    return sorted(action for action in PERMISSIONS_ACTIONS if action_matches(action_pattern, action))
+    """The catalogue actions with the "Permissions management" level that a pattern matches, sorted."""
+    from .catalogue import catalogue
+
+    return sorted(action for action in catalogue().expand(action_pattern) if _known_level(action) == PERMISSIONS)
+
+
+def expanded_actions(action_pattern: str) -> list[str]:
+    """Canonical names of the catalogue actions a pattern matches, sorted ([] when it matches none)."""
+    from .catalogue import catalogue
+
+    return sorted(catalogue().expand(action_pattern))
+
+
+def most_consequential(actions: Iterable[str], limit: int) -> list[str]:
+    """Up to ``limit`` actions, permissions management first, then write, tagging, read, list.
+
+    Within a level the shortest names first: they are the service's core actions (``s3:PutBucketPolicy``), the
+    ones a reader recognises, before the long tail (``s3:AssociateAccessGrantsIdentityCenter``).
+    """
+    ranked = sorted(actions, key=lambda action: (-_LEVEL_ORDER.index(_known_level(action)), len(action), action))
+    return ranked[:limit]
+
+
+def _known_level(action: str) -> AccessLevel:
+    """Level of a catalogue action (canonical name)."""
+    from .catalogue import catalogue
+
+    if action.lower() in PERMISSIONS_ACTIONS:
+        return PERMISSIONS
+    return catalogue().access_level(action) or WRITE
+
+
+# ---------------------------------------------------------------- fallback: estimate from the verb
+def _estimated_level(action_pattern: str) -> AccessLevel:
+    """The level of a name or pattern the catalogue does not know, from its verb ("Write" when unknown)."""
+    text = action_pattern.strip().lower()
+    service, _, name = text.partition(":")
+    if not has_wildcard(text):
+        return _VERB_EXCEPTIONS.get(text) or _level_of_name(name)
+    if has_wildcard(service) or not name:
+        return WRITE  # may reach any service
+    verb = _verb_of(_WILDCARD.split(name, maxsplit=1)[0])
+    return _level_of_verb(verb) if verb else WRITE
 
 
 def _level_of_name(name: str) -> AccessLevel:

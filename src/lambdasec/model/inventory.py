@@ -86,6 +86,25 @@ class Role(Resource):
     permissions_boundary: Value | None = None
 
 
+@dataclass
+class User(Resource):
+    """An IAM user: its own policies, and the groups whose policies it also gets."""
+
+    name: Value | None = None
+    policies: list[Policy] = field(default_factory=list)
+    permissions_boundary: Value | None = None
+    # Groups it belongs to: a ResourceRef to a Group of the inventory, else the group name as written.
+    groups: list[Value] = field(default_factory=list)
+
+
+@dataclass
+class Group(Resource):
+    name: Value | None = None
+    policies: list[Policy] = field(default_factory=list)
+    # Its users: a ResourceRef to a User of the inventory, else the user name as written.
+    members: list[Value] = field(default_factory=list)
+
+
 # ---------------------------------------------------------------- Lambda
 @dataclass
 class EnvVar:
@@ -332,6 +351,8 @@ class Inventory:
     guardduty_detectors: list[GuardDutyDetector] = field(default_factory=list)
     kms_keys: list[KmsKey] = field(default_factory=list)
     log_groups: list[LogGroup] = field(default_factory=list)
+    users: list[User] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
     coverage_gaps: list[CoverageGap] = field(default_factory=list)
     # Account ids known to be the scanned account's own (from config or live scans).
     own_accounts: set[str] = field(default_factory=set)
@@ -399,5 +420,5 @@ _BUCKETS = (
     "functions", "roles", "permissions", "function_urls", "layers", "layer_permissions",
     "code_signing_configs", "event_invoke_configs", "event_sources", "api_routes", "subnets", "routes",
     "route_table_associations", "security_groups", "vpc_endpoints", "trails", "guardduty_detectors",
-    "kms_keys", "log_groups",
+    "kms_keys", "log_groups", "users", "groups",
 )

@@ -29,6 +29,8 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         "fingerprint": finding.fingerprint,
         "evidence": finding.evidence,
     }
+    if finding.priority is not None:
+        out["priority"] = {"level": finding.priority.level.label, "score": finding.priority.score}
     if finding.suppression is not None:
         out["suppression"] = {"reason": finding.suppression.reason, "source": finding.suppression.source}
     return out
@@ -52,7 +54,7 @@ def summary(report: Report) -> dict[str, Any]:
 def to_dict(report: Report, rules: Sequence[Rule] = ()) -> dict[str, Any]:
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "lambdasec", "version": report.tool_version},
+        "tool": {"name": "lambdasec", "version": report.tool_version, "iam_catalogue": report.iam_catalogue},
         "findings": [finding_to_dict(f) for f in report.findings],
         "coverage_gaps": [g.to_dict() for g in report.coverage_gaps],
         "not_evaluated": [
@@ -63,6 +65,7 @@ def to_dict(report: Report, rules: Sequence[Rule] = ()) -> dict[str, Any]:
         "scanned_files": list(report.scanned_files),
         "rules_run": list(report.rules_run),
         "suppressed": [finding_to_dict(f) for f in report.suppressed],  # always: scripts audit suppressions too
+        "functions": [priority.to_dict() for priority in report.priorities],  # attack-path priority, highest first
     }
     return out
 

@@ -93,6 +93,7 @@ def to_dict(report: Report, rules: Sequence[Rule]) -> dict[str, Any]:
             "tool": {"driver": {
                 "name": "lambdasec",
                 "version": report.tool_version,
+                "properties": {"iamCatalogue": report.iam_catalogue},
                 "rules": [_rule_descriptor(r) for r in descriptors],
             }},
             "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],

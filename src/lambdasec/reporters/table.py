@@ -23,13 +23,21 @@ def _group(findings: Sequence[Finding]) -> dict[str, list[Finding]]:
     for finding in findings:
         if len(finding.functions) == 1:
             title = f"function {finding.functions[0]}"
+            if finding.priority is not None:
+                title += f" · attack-path priority {finding.priority.level.label} (score {finding.priority.score})"
         elif finding.functions:
             title = "functions " + ", ".join(finding.functions)
         else:
             title = "template and account"
         groups.setdefault(title, []).append(finding)
-    # The groups with the most severe findings first.
-    return dict(sorted(groups.items(), key=lambda item: (-max(f.severity for f in item[1]), item[0])))
+    # The functions with the highest attack-path priority first, then the groups with the most severe findings.
+    return dict(sorted(groups.items(), key=lambda item: (*_priority_rank(item[1]), -max(f.severity for f in item[1]),
+                                                        item[0])))
+
+
+def _priority_rank(findings: list[Finding]) -> tuple[int, int]:
+    level, score = max((f.priority.rank for f in findings if f.priority is not None), default=(-1, 0))
+    return -level, -score
 
 
 def render(report: Report, rules: Sequence[Rule] = (), **options: Any) -> str:
@@ -68,6 +76,8 @@ def render(report: Report, rules: Sequence[Rule] = (), **options: Any) -> str:
     if report.not_evaluated:
         console.print(f"[dim]{len(report.not_evaluated)} check(s) not evaluated for lack of data "
                       "(see -f json: not_evaluated)[/]")
+    if report.iam_catalogue:
+        console.print(f"[dim]IAM action catalogue: {escape(report.iam_catalogue)}[/]")
     console.print(_summary_line(report))
     return buffer.getvalue()
 

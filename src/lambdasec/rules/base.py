@@ -77,6 +77,7 @@ class Rule:
             resource_key=resource.key,
             location=location or resource.location,
             functions=sorted({fn.id for fn in affected}),
+            function_keys=sorted({fn.key for fn in affected}),
             remediation=self.remediation,
             evidence=dict(evidence or {}),
         )

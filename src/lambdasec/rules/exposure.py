@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
+from ..analysis.exposure import (
+    classify_principal,
+    is_set,
+    permission_restricted,
+    source_unpinned,
+)
 from ..model.findings import Confidence, Severity
 from ..model.inventory import ApiRoute, Function, Inventory, LayerVersion, Permission, Resource
-from ..model.values import ResourceRef, Unresolved, Value, literal
+from ..model.values import Unresolved, Value
 from .base import Context, Outcome, Rule
 
 CATEGORY = "exposure"
 
-_SERVICE_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn")
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-_IAM_ARN = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):", re.IGNORECASE)
 # Literal actions a function resource policy may grant without giving more than invocation.
 _INVOKE_ACTIONS = frozenset({
     "lambda:invokefunction", "lambda:invokefunctionurl",
@@ -26,53 +28,6 @@ _KNOWN_API_AUTHORIZATIONS = frozenset({"AWS_IAM", "CUSTOM", "COGNITO_USER_POOLS"
 
 
 # ---------------------------------------------------------------- shared helpers
-@dataclass(frozen=True)
-class PrincipalInfo:
-    """What a Permission/LayerPermission principal designates."""
-
-    kind: str  # "public" | "service" | "account" | "own" | "other" | "unknown"
-    shown: str  # the principal as written, for messages
-    account: str | None = None
-
-
-def classify_principal(principal: Any) -> PrincipalInfo:
-    if isinstance(principal, ResourceRef):
-        # A role or user created by the same template lives in the deploying account.
-        return PrincipalInfo("own", str(principal))
-    if isinstance(principal, Unresolved):
-        return _classify_unresolved(principal)
-    text = (literal(principal) or "").strip()
-    if text == "*":
-        return PrincipalInfo("public", text)
-    if text.lower().endswith(_SERVICE_SUFFIXES):
-        return PrincipalInfo("service", text)
-    account = _account_of(text)
-    if account is not None:
-        return PrincipalInfo("account", text, account)
-    return PrincipalInfo("other" if text else "unknown", text or "<missing>")
-
-
-def _classify_unresolved(principal: Unresolved) -> PrincipalInfo:
-    expression = principal.expression
-    if "AWS::AccountId" in expression:
-        # Templates rarely know their own account id: !Ref AWS::AccountId is the deploying account.
-        return PrincipalInfo("own", expression)
-    if expression.strip().lower().endswith(_SERVICE_SUFFIXES):
-        return PrincipalInfo("service", expression)  # e.g. logs.${AWS::Region}.amazonaws.com
-    return PrincipalInfo("unknown", expression)
-
-
-def _account_of(text: str) -> str | None:
-    if _ACCOUNT_ID.match(text):
-        return text
-    match = _IAM_ARN.match(text)
-    return match.group(1) if match else None
-
-
-def _is_set(value: Any) -> bool:
-    return value is not None and value != ""
-
-
 def _shown(value: Any) -> str:
     return value.expression if isinstance(value, Unresolved) else str(value)
 
@@ -87,12 +42,6 @@ def _trusted_accounts(inventory: Inventory, context: Context) -> set[str]:
     if isinstance(configured, (str, int)):
         configured = [configured]
     return set(inventory.own_accounts) | {str(account).strip() for account in configured}
-
-
-def _permission_restricted(permission: Permission) -> bool:
-    """A condition that keeps a wildcard grant from reaching arbitrary callers."""
-    conditions = (permission.source_arn, permission.source_account, permission.principal_org_id)
-    return any(_is_set(value) for value in conditions)
 
 
 # ---------------------------------------------------------------- EXP001
@@ -150,7 +99,7 @@ def check_function_url_cors_any_origin(inventory: Inventory, context: Context) -
 # ---------------------------------------------------------------- EXP003
 def check_resource_policy_public(inventory: Inventory, context: Context) -> Iterator[Outcome]:
     for permission in inventory.permissions:
-        if _permission_restricted(permission):
+        if permission_restricted(permission):
             continue
         principal = classify_principal(permission.principal)
         if principal.kind == "unknown":
@@ -196,10 +145,8 @@ def _public_permission_finding(inventory: Inventory, permission: Permission) -> 
 # ---------------------------------------------------------------- EXP004
 def check_service_permission_without_source(inventory: Inventory, context: Context) -> Iterator[Outcome]:
     for permission in inventory.permissions:
-        if _is_set(permission.source_account):
-            continue
         principal = classify_principal(permission.principal)
-        if _is_set(permission.source_arn) and not _arn_without_account(permission, principal.shown):
+        if not source_unpinned(permission, principal.shown):
             continue
         if principal.kind == "unknown":
             yield EXP004.not_evaluated(
@@ -210,7 +157,7 @@ def check_service_permission_without_source(inventory: Inventory, context: Conte
         elif principal.kind == "service":
             function = _function_name(inventory, permission.function)
             why = ("its SourceArn is an S3 bucket ARN, which names no account (a bucket of the same name in "
-                   "another account matches), and SourceAccount is not set" if _is_set(permission.source_arn)
+                   "another account matches), and SourceAccount is not set" if is_set(permission.source_arn)
                    else "neither SourceArn nor SourceAccount is set")
             yield EXP004.finding(
                 inventory, permission,
@@ -220,17 +167,6 @@ def check_service_permission_without_source(inventory: Inventory, context: Conte
                 evidence={"principal": principal.shown, "action": _shown(permission.action),
                           "function": function},
             )
-
-
-def _arn_without_account(permission: Permission, principal: str) -> bool:
-    """S3 bucket ARNs carry no account id, so SourceArn alone does not pin the caller's account."""
-    if principal != "s3.amazonaws.com":
-        return False
-    arn = permission.source_arn
-    if isinstance(arn, ResourceRef):
-        return True  # !GetAtt Bucket.Arn
-    text = arn if isinstance(arn, str) else getattr(arn, "expression", "")
-    return text.startswith(("arn:aws:s3:::", "arn:${AWS::Partition}:s3:::"))
 
 
 # ---------------------------------------------------------------- EXP005
@@ -291,7 +227,7 @@ def check_invoke_granted_to_other_account(inventory: Inventory, context: Context
 # ---------------------------------------------------------------- EXP007
 def check_layer_version_public(inventory: Inventory, context: Context) -> Iterator[Outcome]:
     for grant in inventory.layer_permissions:
-        if _is_set(grant.organization_id):
+        if is_set(grant.organization_id):
             continue
         principal = classify_principal(grant.principal)
         layer = inventory.get(grant.layer)

@@ -21,10 +21,13 @@ from ..iam.actions import (
     classify_access,
     is_allow,
     is_full_admin,
+    most_consequential,
     on_any_resource,
+    service_wildcard_actions,
     service_wildcards,
     statement_covers,
 )
+from ..iam.blast_radius import infrastructure_only
 from ..model.findings import Confidence, Severity
 from ..model.inventory import Inventory, Policy, PolicyDocument, PolicyStatement, Role
 from ..model.values import Unresolved, Value
@@ -270,6 +273,7 @@ ROLE_FULL_ADMIN = Rule(
 def _check_service_wildcard(inventory: Inventory, context: Context) -> Iterator[Outcome]:
     for role in _execution_roles(inventory):
         services: set[str] = set()
+        actions: set[str] = set()
         grants: list[_Grant] = []
         for policy in role.policies:
             if _admin_managed(policy) is not None:
@@ -278,18 +282,22 @@ def _check_service_wildcard(inventory: Inventory, context: Context) -> Iterator[
                 found = [] if is_full_admin(statement) else service_wildcards(statement)
                 if found:
                     services.update(found)
+                    actions |= service_wildcard_actions(statement)
                     grants.append(_Grant(policy, ", ".join(found), bool(statement.conditions)))
         if not grants:
             continue
         listed = sorted(services)
+        sample = most_consequential(actions, _MAX_LISTED)
+        expanded = f"{len(actions)} actions, among them {', '.join(sample)}" if sample else "no known action"
         message = (
             f"Role {role.id} allows every action of a whole service ({_listing(listed)}) through "
-            f"{_where(grants)}"
+            f"{_where(grants)}: {expanded}"
         )
         yield ROLE_SERVICE_WILDCARD.finding(
             inventory, role, message, location=_first(grants).policy.location,
             confidence=_confidence(ROLE_SERVICE_WILDCARD, role, grants),
-            evidence={"services": listed, "policies": _policy_names(grants)},
+            evidence={"services": listed, "policies": _policy_names(grants), "action_count": len(actions),
+                      "sample_actions": sample},
         )
 
 
@@ -353,8 +361,9 @@ def _write_on_any_resource(statement: PolicyStatement) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for pattern in statement.actions:
         normalized = pattern.strip().lower()
-        # iam:PassRole on "*" has its own rule (IAM004), which also weighs iam:PassedToService.
-        if normalized in _ANY_RESOURCE_BY_DESIGN or normalized == "iam:passrole":
+        # iam:PassRole on "*" has its own rule (IAM004), which also weighs iam:PassedToService; changes
+        # to infrastructure only (ec2:*, cloudformation:Create*...) are IAM013's.
+        if normalized in _ANY_RESOURCE_BY_DESIGN or normalized == "iam:passrole" or infrastructure_only(pattern):
             continue
         level = classify_access(pattern)
         if level in (WRITE, PERMISSIONS):
@@ -408,7 +417,8 @@ ROLE_WRITE_ANY_RESOURCE = Rule(
         "or key of the account, not only the function's own. A flaw in the function then lets an attacker "
         "tamper with or destroy unrelated data, or open resource policies to outsiders. The actions "
         "AWS's own Lambda policies grant on '*' (logs, X-Ray, VPC network interfaces, metrics, event source "
-        "polling) are not reported."
+        "polling) are not reported, nor are patterns that only change infrastructure (ec2:*, "
+        "cloudformation:Create*...): IAM013 role-infrastructure-modification reports those, action by action."
     ),
     remediation=(
         "Replace Resource '*' with the ARNs of the resources the function writes to (a Ref or GetAtt of the "

@@ -11,6 +11,7 @@ from .base import Rule
 RULE_MODULES = (
     "exposure",
     "identity",
+    "escalation",
     "secrets",
     "encryption",
     "code_integrity",
@@ -18,6 +19,7 @@ RULE_MODULES = (
     "network",
     "observability",
     "resilience",
+    "attack_paths",
 )
 
 

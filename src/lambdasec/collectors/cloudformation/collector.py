@@ -8,7 +8,7 @@ resource type it knows onto the inventory model. Problems become coverage gaps.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from ...model.inventory import (
     EventSource,
     Function,
     FunctionUrl,
+    Group,
     GuardDutyDetector,
     Inventory,
     KmsKey,
@@ -37,6 +38,7 @@ from ...model.inventory import (
     SecurityGroupRule,
     Subnet,
     Trail,
+    User,
     VpcConfig,
     VpcEndpoint,
 )
@@ -51,6 +53,7 @@ from .locator import Locator
 from .suppressions import comment_suppressions, metadata_suppressions
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+_Principal = Role | User | Group
 _CFN_HINT = re.compile(r"AWS::|Custom::|AWSTemplateFormatVersion")
 
 
@@ -157,6 +160,8 @@ class TemplateCollector:
         builders: dict[str, Callable[[str, Mapping[str, Any]], None]] = {
             "AWS::Lambda::Function": self._function,
             "AWS::IAM::Role": self._role,
+            "AWS::IAM::User": self._user,
+            "AWS::IAM::Group": self._group,
             "AWS::Lambda::Permission": self._permission,
             "AWS::Lambda::Url": self._url,
             "AWS::Lambda::LayerVersion": self._layer,
@@ -178,7 +183,16 @@ class TemplateCollector:
             "AWS::Lambda::Alias": self._alias,
             "AWS::Lambda::Version": self._alias,
         }
-        late = {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::EC2::SecurityGroupEgress"}
+        # These attach to objects built in the first pass.
+        late: dict[str, Callable[[str, Mapping[str, Any]], None]] = {
+            "AWS::IAM::Policy": self._attached_policy,
+            "AWS::IAM::ManagedPolicy": self._attached_policy,
+            "AWS::IAM::RolePolicy": self._principal_policy,
+            "AWS::IAM::UserPolicy": self._principal_policy,
+            "AWS::IAM::GroupPolicy": self._principal_policy,
+            "AWS::IAM::UserToGroupAddition": self._group_addition,
+            "AWS::EC2::SecurityGroupEgress": self._standalone_egress,
+        }
         for logical_id, resource in self.resources.items():
             if not isinstance(resource, Mapping):
                 self._gap("parse-error", f"resource {logical_id} is not a mapping", self.locator.resource(logical_id))
@@ -187,13 +201,12 @@ class TemplateCollector:
             builder = builders.get(kind) if isinstance(kind, str) else None
             if builder is not None:
                 builder(logical_id, self._properties(logical_id, resource))
+        self._link_user_groups()
         for logical_id, resource in self.resources.items():
-            if isinstance(resource, Mapping) and resource.get("Type") in late:
-                properties = self._properties(logical_id, resource)
-                if resource["Type"] == "AWS::EC2::SecurityGroupEgress":
-                    self._standalone_egress(logical_id, properties)
-                else:
-                    self._attached_policy(logical_id, resource["Type"], properties)
+            kind = resource.get("Type") if isinstance(resource, Mapping) else None
+            attach = late.get(kind) if isinstance(kind, str) else None
+            if attach is not None:
+                attach(logical_id, self._properties(logical_id, resource))
         for route in apis.collect_routes(self):
             self.inventory.add(self.inventory.api_routes, route)
         self._check_cycles()
@@ -528,21 +541,44 @@ class TemplateCollector:
         if "AssumeRolePolicyDocument" in p:
             role.trust_policy = parse_document(self.resolve(p["AssumeRolePolicyDocument"]))
         role.permissions_boundary = self.value(p.get("PermissionsBoundary"))
+        role.policies = self._own_policies(role, p)
+        self.inventory.add(self.inventory.roles, role)
+
+    def _user(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        user = User(**self.base(logical_id, p))
+        user.name = self.value(p.get("UserName"))
+        user.permissions_boundary = self.value(p.get("PermissionsBoundary"))
+        user.policies = self._own_policies(user, p)
+        groups = self.values(p.get("Groups"))
+        user.groups = groups if isinstance(groups, list) else [groups]  # linked to Group objects later
+        self.inventory.add(self.inventory.users, user)
+
+    def _group(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        group = Group(**self.base(logical_id, p))
+        group.name = self.value(p.get("GroupName"))
+        group.policies = self._own_policies(group, p)
+        self.inventory.add(self.inventory.groups, group)
+
+    def _own_policies(self, principal: Role | User | Group, p: Mapping[str, Any]) -> list[Policy]:
+        """The `Policies` (inline) and `ManagedPolicyArns` of a role, user or group."""
+        from ...iam.policy import parse_document
+
+        out: list[Policy] = []
         policies = p.get("Policies")
         for index, policy in enumerate(policies if isinstance(policies, list) else []):
             policy = self.resolve(policy)
-            location = role.at(f"Policies.{index}")
+            location = principal.at(f"Policies.{index}")
             if isinstance(policy, Mapping):
                 name = policy.get("PolicyName")
-                role.policies.append(Policy(
+                out.append(Policy(
                     str(name) if isinstance(name, str) else f"policy {index}", "inline",
                     parse_document(policy.get("PolicyDocument")), location))
             else:
-                role.policies.append(Policy(f"policy {index}", "inline", Unresolved(str(policy)[:120]), location))
+                out.append(Policy(f"policy {index}", "inline", Unresolved(str(policy)[:120]), location))
         arns = self.values(p.get("ManagedPolicyArns"))
         for index, arn in enumerate(arns if isinstance(arns, list) else [arns]):
-            role.policies.append(self._managed_policy(arn, role.at(f"ManagedPolicyArns.{index}")))
-        self.inventory.add(self.inventory.roles, role)
+            out.append(self._managed_policy(arn, principal.at(f"ManagedPolicyArns.{index}")))
+        return out
 
     def _managed_policy(self, arn: Value, location: Location) -> Policy:
         from ...iam.managed import managed_policy
@@ -567,30 +603,77 @@ class TemplateCollector:
         return Policy(arn.rsplit("/", 1)[-1], "aws-managed" if is_aws else "customer-managed",
                       Unresolved(arn, reason), location, arn=arn)
 
-    def _attached_policy(self, logical_id: str, kind: str, p: Mapping[str, Any]) -> None:
-        """AWS::IAM::Policy and AWS::IAM::ManagedPolicy resources attach themselves to roles."""
+    def _attached_policy(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        """AWS::IAM::Policy and AWS::IAM::ManagedPolicy resources attach themselves to roles, users and groups."""
         from ...iam.policy import parse_document
 
         document = parse_document(self.resolve(p.get("PolicyDocument")))
         name = self.value(p.get("PolicyName") or p.get("ManagedPolicyName"))
         label = name if isinstance(name, str) else logical_id
         location = self.locator.resource(logical_id)
-        targets = self.values(p.get("Roles"))
-        for target in targets if isinstance(targets, list) else []:
-            role = self._role_by_reference(target)
-            if role is None:
-                continue
-            policy_kind = "inline" if kind == "AWS::IAM::Policy" else "customer-managed"
-            already = any(pol.location == location for pol in role.policies)
-            if not already:
-                role.policies.append(Policy(label, policy_kind, document, location))
+        resource = self.resources.get(logical_id)
+        policy_kind = "inline" if isinstance(resource, Mapping) and resource.get("Type") == "AWS::IAM::Policy" else (
+            "customer-managed")
+        for prop, bucket in self._principal_buckets(("Roles", "Users", "Groups")):
+            targets = self.values(p.get(prop))
+            for target in targets if isinstance(targets, list) else []:
+                principal = self._principal_by_reference(target, bucket)
+                if principal is not None and not any(pol.location == location for pol in principal.policies):
+                    principal.policies.append(Policy(label, policy_kind, document, location))
 
-    def _role_by_reference(self, target: Value) -> Role | None:
+    def _principal_policy(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        """AWS::IAM::RolePolicy / UserPolicy / GroupPolicy: one inline policy of the principal it names."""
+        from ...iam.policy import parse_document
+
+        principal: _Principal | None = None
+        for prop, bucket in self._principal_buckets(("RoleName", "UserName", "GroupName")):
+            if prop in p:
+                principal = self._principal_by_reference(self.value(p[prop]), bucket)
+        if principal is None:
+            return
+        name = self.value(p.get("PolicyName"))
+        principal.policies.append(Policy(name if isinstance(name, str) else logical_id, "inline",
+                                         parse_document(self.resolve(p.get("PolicyDocument"))),
+                                         self.locator.resource(logical_id)))
+
+    def _link_user_groups(self) -> None:
+        """A user's `Groups` property names groups: link the ones of this template both ways."""
+        for user in self.inventory.users:
+            declared, user.groups = user.groups, []
+            for group in declared:
+                self._join(user, ResourceRef(user.key), group)
+
+    def _group_addition(self, logical_id: str, p: Mapping[str, Any]) -> None:
+        """AWS::IAM::UserToGroupAddition adds users (this template's or others') to one group."""
+        group = self.value(p.get("GroupName"))
+        users = self.values(p.get("Users"))
+        if group is None:
+            return
+        for member in users if isinstance(users, list) else [users]:
+            user = self._principal_by_reference(member, self.inventory.users)
+            self._join(user if isinstance(user, User) else None, member, group)
+
+    def _join(self, user: User | None, member: Value, group_name: Value) -> None:
+        found = self._principal_by_reference(group_name, self.inventory.groups)
+        group = found if isinstance(found, Group) else None
+        if user is not None:
+            _add_unique(user.groups, ResourceRef(group.key) if group is not None else group_name)
+        if group is not None:
+            _add_unique(group.members, ResourceRef(user.key) if user is not None else member)
+
+    def _principal_buckets(self, properties: tuple[str, str, str]) -> list[tuple[str, Sequence[_Principal]]]:
+        """The three properties naming roles, users and groups, each with the inventory list it designates."""
+        return list(zip(properties, (self.inventory.roles, self.inventory.users, self.inventory.groups), strict=True))
+
+    @staticmethod
+    def _principal_by_reference(target: Value | None, bucket: Sequence[_Principal]) -> _Principal | None:
+        """The role, user or group of `bucket` a reference or a name (or an ARN ending in the name) designates."""
         if isinstance(target, ResourceRef):
-            return self.inventory.resolve(target, Role)
-        if isinstance(target, str):
-            return next((r for r in self.inventory.roles if r.name == target), None)
-        return None
+            return next((item for item in bucket if item.key == target.key), None)
+        if not isinstance(target, str):
+            return None
+        name = target.rsplit("/", 1)[-1] if target.startswith("arn:") else target
+        return next((item for item in bucket if item.name == name), None)
 
     # ------------------------------------------------------------ network
     def _subnet(self, logical_id: str, p: Mapping[str, Any]) -> None:
@@ -728,6 +811,11 @@ class TemplateCollector:
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+def _add_unique(values: list[Value], item: Value) -> None:
+    if item not in values:
+        values.append(item)
 
 
 def _key_line(mapping: Any, key: str) -> int | None:

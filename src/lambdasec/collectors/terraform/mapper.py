@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...model.inventory import (
@@ -34,6 +34,7 @@ from ...model.inventory import (
     EventSource,
     Function,
     FunctionUrl,
+    Group,
     GuardDutyDetector,
     Inventory,
     KmsKey,
@@ -52,6 +53,7 @@ from ...model.inventory import (
     SecurityGroupRule,
     Subnet,
     Trail,
+    User,
     VpcConfig,
     VpcEndpoint,
 )
@@ -76,6 +78,15 @@ _SOURCE_KINDS = {
     "aws_sqs_queue": "sqs", "aws_kinesis_stream": "kinesis", "aws_dynamodb_table": "dynamodb",
     "aws_msk_cluster": "kafka", "aws_msk_serverless_cluster": "kafka", "aws_mq_broker": "mq",
     "aws_docdb_cluster": "docdb",
+}
+# The Terraform type of each IAM principal the inventory models.
+_PRINCIPAL_TYPES = {"role": "aws_iam_role", "user": "aws_iam_user", "group": "aws_iam_group"}
+_Principal = Role | User | Group
+# Attachment resources naming one principal -> the kind of principal.
+_ATTACHED_TO = {
+    "aws_iam_role_policy": "role", "aws_iam_user_policy": "user", "aws_iam_group_policy": "group",
+    "aws_iam_role_policy_attachment": "role", "aws_iam_user_policy_attachment": "user",
+    "aws_iam_group_policy_attachment": "group",
 }
 _ARN_KINDS = ((":sqs:", "sqs"), (":kinesis:", "kinesis"), (":dynamodb:", "dynamodb"), (":kafka:", "kafka"),
               (":mq:", "mq"), (":rds:", "docdb"))
@@ -153,6 +164,8 @@ _PROPERTY_NAMES: dict[str, dict[str, _Node]] = {
         "inline_policy": _kept("Policies"), "managed_policy_arns": _kept("ManagedPolicyArns"),
         "permissions_boundary": _leaf("PermissionsBoundary"),
     },
+    "aws_iam_user": {"name": _leaf("UserName"), "permissions_boundary": _leaf("PermissionsBoundary")},
+    "aws_iam_group": {"name": _leaf("GroupName")},
     "aws_security_group": {"vpc_id": _leaf("VpcId"), "egress": _kept("SecurityGroupEgress")},
     "aws_subnet": {
         "vpc_id": _leaf("VpcId"), "availability_zone": _leaf("AvailabilityZone"),
@@ -317,6 +330,8 @@ class _Mapper:
             "aws_lambda_function_event_invoke_config": self._event_invoke,
             "aws_lambda_alias": self._alias,
             "aws_iam_role": self._role,
+            "aws_iam_user": self._user,
+            "aws_iam_group": self._iam_group,
             "aws_security_group": self._security_group,
             "aws_subnet": self._subnet,
             "aws_route_table": self._route_table,
@@ -332,9 +347,15 @@ class _Mapper:
         }
         # These attach to objects built in the first pass.
         late: dict[str, Callable[[TfBlock, Mapping[str, Any]], None]] = {
-            "aws_iam_role_policy": self._role_policy,
+            "aws_iam_role_policy": self._inline_policy,
+            "aws_iam_user_policy": self._inline_policy,
+            "aws_iam_group_policy": self._inline_policy,
             "aws_iam_role_policy_attachment": self._policy_attachment,
+            "aws_iam_user_policy_attachment": self._policy_attachment,
+            "aws_iam_group_policy_attachment": self._policy_attachment,
             "aws_iam_policy_attachment": self._policy_attachment,
+            "aws_iam_group_membership": self._group_membership,
+            "aws_iam_user_group_membership": self._user_group_membership,
             "aws_security_group_rule": self._security_group_rule,
             "aws_vpc_security_group_egress_rule": self._vpc_egress_rule,
             "aws_guardduty_detector_feature": self._guardduty_feature,
@@ -668,31 +689,83 @@ class _Mapper:
 
     def role_named(self, source: TfBlock, node: Any) -> Role | None:
         """The role an attachment names: a reference to it, its name, or its ARN."""
-        found = self.reference_to(source, node, ("aws_iam_role",), ("id", "name", "arn"))
+        found = self.principal_named(source, node, "role")
+        return found if isinstance(found, Role) else None
+
+    def principal_named(self, source: TfBlock, node: Any, kind: str) -> _Principal | None:
+        """The role, user or group (`kind`) an attachment names: a reference to it, its name, or its ARN."""
+        buckets: dict[str, Sequence[_Principal]] = {
+            "role": self.inventory.roles, "user": self.inventory.users, "group": self.inventory.groups}
+        bucket = buckets[kind]
+        found = self.reference_to(source, node, (_PRINCIPAL_TYPES[kind],), ("id", "name", "arn"))
         if found is not None:
-            return self.inventory.resolve(found.key, Role)
+            return next((item for item in bucket if item.key == found.key), None)
         if isinstance(node, str):
             name = node.rsplit("/", 1)[-1] if node.startswith("arn:") else node
-            return next((role for role in self.inventory.roles if role.name == name), None)
+            return next((item for item in bucket if item.name == name), None)
         return None
 
-    def _role_policy(self, block: TfBlock, a: Mapping[str, Any]) -> None:
-        role = self.role_named(block, text(a.get("role")))
-        if role is None:
+    def _user(self, block: TfBlock, a: Mapping[str, Any]) -> None:
+        user = User(**self.base(block))
+        user.name = text(a.get("name"))
+        user.permissions_boundary = text(a.get("permissions_boundary"))
+        self.inventory.add(self.inventory.users, user)
+
+    def _iam_group(self, block: TfBlock, a: Mapping[str, Any]) -> None:
+        group = Group(**self.base(block))
+        group.name = text(a.get("name"))
+        self.inventory.add(self.inventory.groups, group)
+
+    def _inline_policy(self, block: TfBlock, a: Mapping[str, Any]) -> None:
+        """aws_iam_role_policy / aws_iam_user_policy / aws_iam_group_policy."""
+        kind = _ATTACHED_TO[block.type]
+        principal = self.principal_named(block, text(a.get(kind)), kind)  # `role`, `user` or `group`
+        if principal is None:
             return
         name = text(a.get("name"))
         label = name if isinstance(name, str) else block.address
-        _add_policy(role, Policy(label, "inline", self.document(a.get("policy")), block.at("policy")))
+        _add_policy(principal, Policy(label, "inline", self.document(a.get("policy")), block.at("policy")))
 
     def _policy_attachment(self, block: TfBlock, a: Mapping[str, Any]) -> None:
         arn = text(a.get("policy_arn"))
         if arn is None:
             return
-        targets = values(a.get("roles")) if block.type == "aws_iam_policy_attachment" else [text(a.get("role"))]
-        for target in targets if isinstance(targets, list) else []:
-            role = self.role_named(block, target)
-            if role is not None:
-                _add_policy(role, self.managed_policy(block, arn, block.at("policy_arn")))
+        targets: list[tuple[str, list[Value]]]
+        if block.type == "aws_iam_policy_attachment":  # one policy, lists of `roles`, `users` and `groups`
+            targets = [(kind, _listed(a.get(f"{kind}s"))) for kind in _PRINCIPAL_TYPES]
+        else:
+            kind = _ATTACHED_TO[block.type]
+            targets = [(kind, _listed(a.get(kind)))]
+        for kind, names in targets:
+            for target in names:
+                principal = self.principal_named(block, target, kind)
+                if principal is not None:
+                    _add_policy(principal, self.managed_policy(block, arn, block.at("policy_arn")))
+
+    def _group_membership(self, block: TfBlock, a: Mapping[str, Any]) -> None:
+        """aws_iam_group_membership: one group, its users."""
+        group = text(a.get("group"))
+        if group is not None:
+            for member in _listed(a.get("users")):
+                self._join(block, member, group)
+
+    def _user_group_membership(self, block: TfBlock, a: Mapping[str, Any]) -> None:
+        """aws_iam_user_group_membership: one user, groups it joins."""
+        user = text(a.get("user"))
+        if user is not None:
+            for group in _listed(a.get("groups")):
+                self._join(block, user, group)
+
+    def _join(self, block: TfBlock, member: Value, group_name: Value) -> None:
+        """Record a membership on both sides, as a link when the object is in the inventory, else by name."""
+        found_user = self.principal_named(block, member, "user")
+        found_group = self.principal_named(block, group_name, "group")
+        user = found_user if isinstance(found_user, User) else None
+        group = found_group if isinstance(found_group, Group) else None
+        if user is not None:
+            _add_unique(user.groups, ResourceRef(group.key) if group is not None else group_name)
+        if group is not None:
+            _add_unique(group.members, ResourceRef(user.key) if user is not None else member)
 
     def document(self, node: Any, depth: int = 0) -> PolicyDocument | Unresolved:
         """A policy given as JSON text, as an object (jsonencode), or as a reference to a policy document."""
@@ -706,7 +779,7 @@ class _Mapper:
                 return Unresolved(str(node), "policy document outside the scanned configuration")
             if found.type == "aws_iam_policy_document":
                 return self._policy_document_block(found, depth + 1)
-            if found.type in ("aws_iam_policy", "aws_iam_role_policy"):
+            if found.type in ("aws_iam_policy", "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy"):
                 return self.document(found.attributes.get("policy"), depth + 1)
             return Unresolved(str(node), "not a policy document")
         return parse_document(node)
@@ -1026,12 +1099,17 @@ def _listed(node: Any) -> list[Value]:
     return found if isinstance(found, list) else [found]
 
 
-def _add_policy(role: Role, policy: Policy) -> None:
+def _add_policy(principal: Role | User | Group, policy: Policy) -> None:
     """Attach unless the same policy is there already (a plan's role state lists its attachments too)."""
-    for existing in role.policies:
+    for existing in principal.policies:
         if existing.kind == policy.kind and (existing.arn or existing.name) == (policy.arn or policy.name):
             return
-    role.policies.append(policy)
+    principal.policies.append(policy)
+
+
+def _add_unique(items: list[Value], item: Value) -> None:
+    if item not in items:
+        items.append(item)
 
 
 def _same(left: Value | None, right: Value | None) -> bool:

@@ -1,0 +1,159 @@
+"""IAM principals other than execution roles: what a user, group or role may do to a given resource.
+
+A user's permissions are its own policies plus the policies of every group of the inventory it belongs
+to, capped by its permissions boundary (groups have none). Effective permissions themselves come from
+:mod:`lambdasec.iam.effective`; this module only gathers the policies and matches the resources of the
+grants against a function or role of the inventory.
+
+Resource matching is conservative in one direction only: a grant covers the target when its resource
+is ``*``, a reference to the target, or an ARN pattern whose service and resource part match the
+target's name (IAM glob, case-sensitive). Region and account are not compared: templates rarely know
+them, and a principal of the same template lives in the same account. When the target's name is not
+known statically (a CloudFormation function without FunctionName gets a generated one), only a
+wildcard-only name part (``function:*``) covers it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from ..model.inventory import Function, Group, Inventory, Policy, Resource, Role, User
+from ..model.values import ResourceRef
+
+if TYPE_CHECKING:
+    from .effective import EffectivePermissions, Grant
+
+Principal = Role | User | Group
+
+# Stands for a name the scan does not know: no literal pattern character matches it, only wildcards do.
+_UNKNOWN_NAME = "\x00"
+_PSEUDO = re.compile(r"\$\{AWS::[A-Za-z]+\}")
+_PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+_UNRESOLVED_SHOWN = "<unresolved "
+
+
+def principals(inventory: Inventory) -> list[Principal]:
+    """Every IAM principal of the inventory: roles, then users, then groups."""
+    return [*inventory.roles, *inventory.users, *inventory.groups]
+
+
+def kind_of(principal: Principal) -> str:
+    return "role" if isinstance(principal, Role) else "user" if isinstance(principal, User) else "group"
+
+
+def groups_of(user: User, inventory: Inventory) -> list[Group]:
+    """The user's groups that the inventory holds (groups known only by name have unknown policies)."""
+    found = (inventory.resolve(group, Group) for group in user.groups)
+    return [group for group in found if group is not None]
+
+
+def members_of(group: Group, inventory: Inventory) -> list[str]:
+    """Who is in the group, for messages: user ids of the inventory, other users by name."""
+    out: list[str] = []
+    for member in group.members:
+        user = inventory.resolve(member, User)
+        out.append(user.id if user is not None else str(member))
+    return out
+
+
+def policies_of(principal: Principal, inventory: Inventory) -> list[Policy]:
+    if isinstance(principal, User):
+        return [*principal.policies, *(p for group in groups_of(principal, inventory) for p in group.policies)]
+    return list(principal.policies)
+
+
+def permissions_of(principal: Principal, inventory: Inventory) -> EffectivePermissions:
+    """Effective permissions of a role, user (with its groups) or group."""
+    from .effective import effective_permissions
+
+    if isinstance(principal, Role):
+        return effective_permissions(principal, inventory)
+    # effective_permissions reads a role's policies and boundary: give it the principal's, as a role.
+    stand_in = Role(key=principal.key, id=principal.id, type=principal.type, location=principal.location,
+                    policies=policies_of(principal, inventory),
+                    permissions_boundary=principal.permissions_boundary if isinstance(principal, User) else None)
+    return effective_permissions(stand_in, inventory)
+
+
+# ---------------------------------------------------------------- resources
+def function_arn_resource(fn: Function) -> str:
+    """The resource part of the function's ARN (`function:NAME`)."""
+    return f"function:{fn.name if isinstance(fn.name, str) and fn.name else _UNKNOWN_NAME}"
+
+
+def role_arn_resource(role: Role) -> str:
+    """The resource part of the role's ARN (`role/NAME`; roles of templates rarely set a path)."""
+    return f"role/{role.name if isinstance(role.name, str) and role.name else _UNKNOWN_NAME}"
+
+
+def grant_covers(grant: Grant, target: Resource, service: str, arn_resource: str) -> bool:
+    return resource_covers(grant.resource, target, service, arn_resource)
+
+
+def resource_covers(pattern: str, target: Resource, service: str, arn_resource: str) -> bool:
+    """True when a grant's resource (`*`, a reference shown as text, an ARN pattern) covers the target."""
+    pattern = pattern.strip()
+    if pattern.startswith(_UNRESOLVED_SHOWN) and pattern.endswith(">"):  # str(Unresolved): read its expression
+        pattern = pattern[len(_UNRESOLVED_SHOWN):-1]
+    if pattern == "*":
+        return True
+    if _names(pattern, target):
+        return True
+    pattern = _substitute(pattern, target, arn_resource)
+    if not pattern.startswith("arn:"):
+        return False
+    parts = pattern.split(":", 5)
+    if len(parts) < 6:  # e.g. "arn:aws:lambda:*": the trailing wildcard spans the remaining fields
+        return _glob(pattern, f"arn:aws:{service}:region:account:{arn_resource}")
+    return _glob(parts[2].lower(), service) and _glob(parts[5], arn_resource)
+
+
+def _names(pattern: str, target: Resource) -> bool:
+    """A reference to the target, as effective permissions show it (`Fn.Arn`, `aws_lambda_function.x.arn`)."""
+    own = str(ResourceRef(target.key))
+    return pattern == own or pattern.startswith(own + ".")
+
+
+def _substitute(pattern: str, target: Resource, arn_resource: str) -> str:
+    """`${AWS::Region}` and the like match anything; `${Target}` or `${Target.Arn}` is the target itself."""
+    pattern = _PSEUDO.sub("*", pattern)
+    own = str(ResourceRef(target.key))
+    name = arn_resource.split(":", 1)[-1].split("/", 1)[-1]
+
+    def replace(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        return name if inner == own or inner.startswith(own + ".") else match.group(0)
+
+    return _PLACEHOLDER.sub(replace, pattern)
+
+
+def _glob(pattern: str, text: str) -> bool:
+    return _compiled(pattern).fullmatch(text) is not None
+
+
+@lru_cache(maxsize=4096)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """IAM wildcards: `*` any run of characters, `?` one character; everything else literal."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
+
+
+def covering_grants(permissions: EffectivePermissions, action: str, target: Resource, service: str,
+                    arn_resource: str) -> list[Grant]:
+    return [g for g in permissions.grants_for(action) if grant_covers(g, target, service, arn_resource)]
+
+
+def shown_principal(principal: Principal, inventory: Inventory) -> str:
+    """`user Dev`, `group Deployers (members: Dev, alice)`, `role Deployer`."""
+    text = f"{kind_of(principal)} {principal.id}"
+    if isinstance(principal, Group):
+        members = members_of(principal, inventory)
+        text += f" (members: {', '.join(members)})" if members else " (no members in the scan)"
+    return text
+
+
+def sorted_principals(items: Sequence[Principal]) -> list[Principal]:
+    order = {"role": 0, "user": 1, "group": 2}
+    return sorted(items, key=lambda p: (order[kind_of(p)], p.id))
