@@ -3,7 +3,7 @@
 Generates one CloudFormation template per size (one function, one role whose inline policies hold N
 statements: exact actions, service and verb wildcards, NotAction, NotResource, conditions and Denies, on
 ARNs and on "*"), then measures, in this process and after one warm-up:
-  - effective permissions of the role (iam/effective.py),
+  - effective permissions of the role (iam/effective.py, computed without its per-role cache),
   - all identity rules on the inventory (the IAM rules of `lambdasec scan`),
   - and a whole `lambdasec scan` of the template in a fresh process (wall time).
 
@@ -42,12 +42,15 @@ def statement(rng: random.Random, index: int) -> dict[str, Any]:
     else:
         action = [f"{rng.choice(SERVICES)}:?et*", f"{service}:List*"]
     resource: Any = "*" if rng.random() < 0.4 else f"arn:aws:{service}:us-east-1:123456789012:thing/{index}-*"
-    out: dict[str, Any] = {"Sid": f"S{index}", "Effect": "Deny" if rng.random() < 0.08 else "Allow"}
-    if rng.random() < 0.05:
+    deny = rng.random() < 0.08
+    out: dict[str, Any] = {"Sid": f"S{index}", "Effect": "Deny" if deny else "Allow"}
+    if deny:  # Denies as people write them: named actions; a NotAction Deny on "*" would deny everything
+        out["Action"] = [f"{service}:Delete{rng.choice(['Object', 'Item', 'Queue', 'Function', 'Key'])}"]
+    elif rng.random() < 0.05:
         out["NotAction"] = action
     else:
         out["Action"] = action
-    if rng.random() < 0.05:
+    if not deny and rng.random() < 0.05:
         out["NotResource"] = resource
     else:
         out["Resource"] = resource
@@ -87,7 +90,7 @@ def measure(size: int, seed: int, repeat: int, work: Path) -> dict[str, Any]:
     from lambdasec.collectors.discovery import collect
     from lambdasec.collectors.options import CollectOptions
     from lambdasec.engine import ScanSettings, evaluate
-    from lambdasec.iam.effective import effective_permissions
+    from lambdasec.iam.effective import compute_effective_permissions
     from lambdasec.rules.registry import all_rules
 
     path = work / f"role-{size}.json"
@@ -95,8 +98,8 @@ def measure(size: int, seed: int, repeat: int, work: Path) -> dict[str, Any]:
     inventory, scanned = collect([path], CollectOptions())
     role = inventory.roles[0]
     identity = [rule for rule in all_rules() if rule.category == "identity"]
-    grants = len(effective_permissions(role, inventory).grants)
-    effective = median_seconds(lambda: effective_permissions(role, inventory), repeat)
+    grants = len(compute_effective_permissions(role, inventory).grants)
+    effective = median_seconds(lambda: compute_effective_permissions(role, inventory), repeat)  # uncached
     rules = median_seconds(lambda: evaluate(inventory, identity, ScanSettings(), scanned_files=scanned), repeat)
     walls = []
     for _ in range(repeat):

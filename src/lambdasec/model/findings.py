@@ -77,6 +77,9 @@ class Finding:
     # Inventory keys of `functions` (ids repeat across files), and the highest attack-path priority among them.
     function_keys: list[str] = field(default_factory=list, repr=False)
     priority: Priority | None = None
+    # Tells apart findings of one rule on the same resource and path (e.g. each escalation method of a role):
+    # part of the fingerprint, so code scanning and baselines keep them as separate alerts.
+    variant: str = ""
 
 
 @dataclass(frozen=True)

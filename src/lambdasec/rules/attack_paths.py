@@ -197,7 +197,7 @@ def _check_modifiable(inventory: Inventory, context: Context) -> Iterator[Outcom
             f"{_describe(held, fn, inventory)} ({_through(held)}): {_WHOEVER[kind_of(principal)]} can "
             f"{_effects(held)}, outside the function's deployment pipeline.",
             location=grant.location, confidence=_confidence(FUNCTION_MODIFIABLE, held), functions=[fn],
-            evidence=_evidence(fn, principal, held, inventory),
+            evidence=_evidence(fn, principal, held, inventory), variant=fn.key,
         )
         if _deployment_service_role(principal):
             finding.severity = Severity.MEDIUM
@@ -231,6 +231,7 @@ def _check_config_readable(inventory: Inventory, context: Context) -> Iterator[O
             f"{what}.",
             location=_first_grant(held).location, confidence=_confidence(FUNCTION_CONFIG_READABLE, held),
             functions=[fn], evidence={**_evidence(fn, principal, held, inventory), "secret_variables": found},
+            variant=fn.key,
         )
         if not found:
             finding.severity = Severity.LOW

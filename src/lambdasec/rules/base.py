@@ -62,6 +62,7 @@ class Rule:
         confidence: Confidence | None = None,
         functions: Iterable[Function] | None = None,
         evidence: dict[str, Any] | None = None,
+        variant: str = "",
     ) -> Finding:
         affected = list(functions) if functions is not None else affected_functions(inventory, resource)
         return Finding(
@@ -80,6 +81,7 @@ class Rule:
             function_keys=sorted({fn.key for fn in affected}),
             remediation=self.remediation,
             evidence=dict(evidence or {}),
+            variant=variant,
         )
 
     def not_evaluated(self, resource: Resource, reason: str) -> NotEvaluated:

@@ -175,6 +175,7 @@ def _escalation_finding(inventory: Inventory, role: Role, escalation: Escalation
     finding = ROLE_PRIVILEGE_ESCALATION.finding(
         inventory, role, message, location=escalation.enablers[0].grants[0].location,
         confidence=_confidence(ROLE_PRIVILEGE_ESCALATION, role, granted, escalation.conditional),
+        variant=method.id,
         evidence={
             "method": method.id, "method_title": method.title,
             "actions": escalation.actions,
