@@ -20,6 +20,9 @@ _SNIPPET_NAMES = {
 }
 
 
+_LONGEST_SHOWN_FIXTURE = 150  # lines
+
+
 def fixtures(rule: Rule) -> list[tuple[str, str, str]]:
     """(file name, "fail" | "pass", text) of the rule's fixtures, fail ones first."""
     folder = resources.files("lambdasec.rules") / "fixtures"
@@ -55,9 +58,11 @@ def rule_markdown(rule: Rule) -> str:
         if rule.snippets.get(key):
             lines += [f"### {label}", "", f"```{lang}", rule.snippets[key].rstrip(), "```", ""]
     examples = fixtures(rule)
-    # Plan JSON fixtures are machine output, hundreds of lines long: named, not shown.
-    plans = [name for name, _, _ in examples if name.endswith(".tfplan.json")]
-    shown = [example for example in examples if not example[0].endswith(".tfplan.json")]
+    # Plan JSON fixtures are machine output, and some fixtures test dozens of cases at once: both are named
+    # (they are in src/lambdasec/rules/fixtures/), not shown, so a page stays readable.
+    plans = [name for name, _, text in examples
+             if name.endswith(".tfplan.json") or text.count("\n") > _LONGEST_SHOWN_FIXTURE]
+    shown = [example for example in examples if example[0] not in plans]
     if shown:
         lines += ["## Examples", ""]
         for name, verdict, text in shown:
@@ -65,8 +70,8 @@ def rule_markdown(rule: Rule) -> str:
             lang = "json" if name.endswith(".json") else "hcl" if name.endswith(".tf") else "yaml"
             lines += [f"### {heading}: `{name}`", "", f"```{lang}", text.rstrip(), "```", ""]
     if plans:
-        lines += ["Also tested on Terraform plans (`terraform show -json`): "
-                  + ", ".join(f"`{name}`" for name in plans) + ".", ""]
+        lines += ["Also tested on these fixtures (Terraform plans and long multi-case files, in "
+                  "`src/lambdasec/rules/fixtures/`): " + ", ".join(f"`{name}`" for name in plans) + ".", ""]
     anchors = [(k, v) for k, v in rule.anchors.items() if v]
     if anchors:
         lines += ["## Equivalent checks in other tools", ""]
