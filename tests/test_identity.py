@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import lambdasec
 from lambdasec.iam.actions import (
     action_matches,
     classify_access,
@@ -513,3 +515,34 @@ def test_policy_unresolved() -> None:
         ("Role", "arn:aws:iam::aws:policy/SomeNewPolicy"),
     ]
     assert all(o.confidence is Confidence.LOW and "possibly broad" in o.message for o in outcomes)
+
+
+def test_unknown_actions_are_named_with_their_effect(tmp_path: Path) -> None:
+    """IAM018: an unknown action in an Allow grants nothing (low); in a Deny it denies nothing (medium)."""
+    role = """\
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com},
+                                              Action: sts:AssumeRole}]}
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - {Effect: Allow, Action: [s3:GetObjekt, "s3:Get*", "madeup:*"], Resource: "*"}
+%s
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties: {Runtime: python3.13, Handler: a.h, Role: !GetAtt Role.Arn, Code: {ZipFile: x}}
+"""
+    allow_only = tmp_path / "allow.yaml"
+    allow_only.write_text(role % "")
+    [finding] = lambdasec.scan_paths([allow_only], rules=["IAM018"]).findings
+    assert (finding.severity.label, finding.evidence["unknown_in_allow"], finding.evidence["unknown_in_deny"]) == (
+        "low", ["madeup:*", "s3:GetObjekt"], [])
+    with_deny = tmp_path / "deny.yaml"
+    with_deny.write_text(role % "              - {Effect: Deny, Action: [iam:PassRoles, madeup:*], Resource: '*'}")
+    [finding] = lambdasec.scan_paths([with_deny], rules=["IAM018"]).findings
+    assert (finding.severity.label, finding.evidence["unknown_in_allow"], finding.evidence["unknown_in_deny"]) == (
+        "medium", ["s3:GetObjekt"], ["iam:PassRoles", "madeup:*"])

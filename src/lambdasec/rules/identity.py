@@ -909,6 +909,94 @@ ROLE_POLICY_UNRESOLVED = Rule(
 )
 
 
+# ---------------------------------------------------------------- IAM018
+def _unknown_patterns(statement: PolicyStatement) -> list[str]:
+    """Action patterns of a statement that match no action of the IAM catalogue (typos, retired actions)."""
+    from ..iam.catalogue import catalogue
+
+    known = catalogue()
+    return [pattern for pattern in [*statement.actions, *statement.not_actions] if not known.expand(pattern)]
+
+
+def _check_unknown_actions(inventory: Inventory, context: Context) -> Iterator[Outcome]:
+    from ..iam.catalogue import catalogue_version
+
+    for role in _execution_roles(inventory):
+        for policy in role.policies:
+            if policy.kind == "aws-managed" or not isinstance(policy.document, PolicyDocument):
+                continue  # AWS maintains its own policies; unreadable documents are IAM008's
+            denied = sorted({p for st in policy.document.statements if not is_allow(st)
+                             for p in _unknown_patterns(st)})
+            allowed = sorted({p for st in policy.document.statements if is_allow(st)
+                              for p in _unknown_patterns(st)} - set(denied))
+            if not denied and not allowed:
+                continue
+            parts = []
+            if denied:
+                parts.append(f"Deny statements name {_listing(denied)}, which deny nothing")
+            if allowed:
+                parts.append(f"Allow statements name {_listing(allowed)}, which grant nothing (a call that "
+                             "needs the intended action fails with AccessDenied)")
+            finding = ROLE_UNKNOWN_ACTION.finding(
+                inventory, role,
+                f"Policy {_label(policy)} of role {role.id} names actions that do not exist in the IAM action "
+                f"catalogue ({catalogue_version()}): {'; '.join(parts)}. Check the spelling.",
+                location=policy.location, variant=policy.name,
+                evidence={"policy": _label(policy), "unknown_in_deny": denied, "unknown_in_allow": allowed,
+                          "catalogue": catalogue_version()},
+            )
+            if denied:  # a Deny that matches nothing leaves open what it was written to close
+                finding.severity = Severity.MEDIUM
+            yield finding
+
+
+ROLE_UNKNOWN_ACTION = Rule(
+    code="IAM018",
+    slug="policy-unknown-action",
+    title="Execution role policy names actions that do not exist",
+    severity=Severity.LOW,
+    confidence=Confidence.HIGH,
+    category=CATEGORY,
+    rationale=(
+        "IAM accepts any action name, and one that no service defines matches nothing. In an Allow statement "
+        "a misspelt action (s3:GetObjekt) grants nothing and the function fails with AccessDenied, which "
+        "tempts people to widen the policy to a wildcard; in a Deny statement it denies nothing, so the "
+        "guardrail it was written for is silently missing (medium severity). Names are checked against the "
+        "IAM action catalogue of the report (every report names its version); an action AWS added after that "
+        "catalogue was published would also be reported, so update lambdasec before suppressing."
+    ),
+    remediation=(
+        "Correct the action names from the AWS Service Authorization Reference (service prefix and action "
+        "name, for example s3:GetObject, dynamodb:PutItem). Remove actions of retired APIs. For Deny "
+        "statements, test the guardrail with the IAM policy simulator."
+    ),
+    check=_check_unknown_actions,
+    snippets={
+        "cloudformation": (
+            "PolicyDocument:\n"
+            "  Version: '2012-10-17'\n"
+            "  Statement:\n"
+            "    - Effect: Allow\n"
+            "      Action: s3:GetObject  # not s3:GetObjekt\n"
+            "      Resource: !Sub '${Bucket.Arn}/*'\n"
+        ),
+        "terraform": (
+            'data "aws_iam_policy_document" "fn" {\n'
+            "  statement {\n"
+            '    actions   = ["s3:GetObject"]  # not s3:GetObjekt\n'
+            '    resources = ["${aws_s3_bucket.data.arn}/*"]\n'
+            "  }\n"
+            "}\n"
+        ),
+    },
+    references=(
+        "https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html",
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_testing-policies.html",
+    ),
+    anchors={"checkov": (), "prowler": (), "kics": (), "securityhub": ()},
+)
+
+
 RULES: tuple[Rule, ...] = (
     ROLE_FULL_ADMIN,
     ROLE_SERVICE_WILDCARD,
@@ -918,4 +1006,5 @@ RULES: tuple[Rule, ...] = (
     ROLE_TRUST_BEYOND_LAMBDA,
     ROLE_CANNOT_WRITE_LOGS,
     ROLE_POLICY_UNRESOLVED,
+    ROLE_UNKNOWN_ACTION,
 )
