@@ -154,7 +154,9 @@ def test_clean_function_has_no_finding(fmt: str) -> None:
 def test_nothing_is_left_unevaluated(fmt: str) -> None:
     report = scan(fmt)
     assert [g.kind for g in report.coverage_gaps] == KNOWN_GAPS.get(fmt, [])
-    assert report.not_evaluated == []
+    # IAM017 compares each role with its functions' code, which this data does not ship: it says so, role by role.
+    assert [n for n in report.not_evaluated if n.rule_id != "IAM017"] == []
+    assert all("is not available" in n.reason for n in report.not_evaluated)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -262,7 +262,7 @@ def test_permissions_actions_covered() -> None:
 # ---------------------------------------------------------------- rule metadata
 def test_rules_are_registered_with_identity_category() -> None:
     codes = [rule.code for rule in RULES]
-    assert codes == [f"IAM00{i}" for i in range(1, 9)]
+    assert codes == [*(f"IAM00{i}" for i in range(1, 9)), "IAM018"]
     assert all(rule.category == "identity" for rule in RULES)
     assert set(codes) <= {rule.code for rule in all_rules()}
     assert all(set(rule.snippets) == {"cloudformation", "sam", "terraform"} for rule in RULES)
@@ -546,3 +546,27 @@ Resources:
     [finding] = lambdasec.scan_paths([with_deny], rules=["IAM018"]).findings
     assert (finding.severity.label, finding.evidence["unknown_in_allow"], finding.evidence["unknown_in_deny"]) == (
         "medium", ["s3:GetObjekt"], ["iam:PassRoles", "madeup:*"])
+
+
+def test_batch_api_names_beside_their_action_are_not_reported(tmp_path: Path) -> None:
+    """SAM's SQSPollerPolicy lists sqs:DeleteMessageBatch beside sqs:DeleteMessage: no IAM action, but harmless."""
+    template = tmp_path / "t.yaml"
+    template.write_text("""\
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com},
+                                              Action: sts:AssumeRole}]}
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - {Effect: Allow, Action: [sqs:DeleteMessage, sqs:DeleteMessageBatch, sqs:SendMessageBatch],
+                 Resource: "*"}
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties: {Runtime: python3.13, Handler: a.h, Role: !GetAtt Role.Arn, Code: {ZipFile: x}}
+""")
+    [finding] = lambdasec.scan_paths([template], rules=["IAM018"]).findings
+    assert finding.evidence["unknown_in_allow"] == ["sqs:SendMessageBatch"]  # its sqs:SendMessage is missing

@@ -170,3 +170,31 @@ def explain(rule_id: str) -> None:
         click.echo(f"lambdasec: error: unknown rule {rule_id} (see `lambdasec rules`)", err=True)
         sys.exit(EXIT_USAGE)
     click.echo(rule_markdown(rule), nl=False)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the result to FILE.")
+@click.option("--handler", metavar="MODULE.FUNCTION",
+              help="The handler, when PATH is a code directory or zip (e.g. app.lambda_handler).")
+@click.option("--function", "functions", multiple=True, metavar="ID",
+              help="Only this function of the templates; repeatable.")
+def policy(path: Path, fmt: str, output: Path | None, handler: str | None, functions: tuple[str, ...]) -> None:
+    """Print the least-privilege IAM policy a function's code needs, read statically (never run).
+
+    PATH is a function's code (a directory or a zip) or templates (CloudFormation/SAM, Terraform, serverless.yml):
+    then every function's code is found through its template, and the policy is compared with its role.
+    Exit 3 when some permission may be missing from the result (code not found, a file not parsed, calls
+    lambdasec cannot map).
+    """
+    from .analysis.policy_report import PolicyInputError, build, render
+
+    try:
+        result = build(path, handler, functions)
+    except PolicyInputError as exc:
+        click.echo(f"lambdasec: error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    _emit(render(fmt, result), output)
+    sys.exit(EXIT_INCOMPLETE if result.incomplete else EXIT_OK)

@@ -82,11 +82,12 @@ def evaluate(
     *,
     scanned_files: Sequence[str] = (),
     root: str = "",
+    roots: Sequence[str] = (),
 ) -> Report:
     now = settings.now or dt.datetime.now(dt.timezone.utc)
     options: dict[str, Any] = dict(settings.config.rule_options)
     inventory.own_accounts |= set(options.get("own_accounts", []))
-    context = Context(now=now, options=options)
+    context = Context(now=now, options=options, roots=tuple(roots))
     findings: list[Finding] = []
     suppressed: list[Finding] = []
     not_evaluated: list[NotEvaluated] = []
@@ -157,7 +158,9 @@ def scan(paths: Sequence[Path], settings: ScanSettings) -> Report:
                              cache_dir=settings.cache_dir, sam_expander=settings.sam_expander)
     inventory, scanned = collect(paths, options)
     root = str(paths[0]) if len(paths) == 1 else "."
-    return evaluate(inventory, rules, settings, scanned_files=scanned, root=root)
+    # A file is read relative to its directory, a directory relative to itself (collectors/discovery.py).
+    roots = [str(path.parent if path.is_file() else path) for path in paths]
+    return evaluate(inventory, rules, settings, scanned_files=scanned, root=root, roots=roots)
 
 
 def _parameters(values: Mapping[str, Any]) -> dict[str, Any]:

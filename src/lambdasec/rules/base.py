@@ -18,6 +18,8 @@ class Context:
 
     now: dt.datetime
     options: Mapping[str, Any] = field(default_factory=dict)
+    # Directories the inventory's relative paths (files, local code) are relative to: one per scanned path.
+    roots: tuple[str, ...] = ()
 
     def option(self, name: str, default: Any) -> Any:
         return self.options.get(name, default)

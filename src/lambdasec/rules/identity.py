@@ -911,11 +911,19 @@ ROLE_POLICY_UNRESOLVED = Rule(
 
 # ---------------------------------------------------------------- IAM018
 def _unknown_patterns(statement: PolicyStatement) -> list[str]:
-    """Action patterns of a statement that match no action of the IAM catalogue (typos, retired actions)."""
+    """Action patterns of a statement that match no action of the IAM catalogue (typos, retired actions).
+
+    Batch API names listed next to the action that authorizes them (``sqs:DeleteMessageBatch`` with
+    ``sqs:DeleteMessage``, as in AWS's own SAM policy templates) are left out: they are no IAM action, but
+    they grant or deny nothing the statement does not already cover, so they mislead no one.
+    """
     from ..iam.catalogue import catalogue
 
     known = catalogue()
-    return [pattern for pattern in [*statement.actions, *statement.not_actions] if not known.expand(pattern)]
+    unknown = [pattern for pattern in [*statement.actions, *statement.not_actions] if not known.expand(pattern)]
+    listed = [*statement.actions, *statement.not_actions]
+    return [pattern for pattern in unknown
+            if not (pattern.endswith("Batch") and any(action_matches(other, pattern[:-5]) for other in listed))]
 
 
 def _check_unknown_actions(inventory: Inventory, context: Context) -> Iterator[Outcome]:
@@ -972,6 +980,13 @@ ROLE_UNKNOWN_ACTION = Rule(
     ),
     check=_check_unknown_actions,
     snippets={
+        "sam": (
+            "Policies:\n"
+            "  - Statement:\n"
+            "      - Effect: Allow\n"
+            "        Action: s3:GetObject  # not s3:GetObjekt\n"
+            "        Resource: !Sub '${Bucket.Arn}/*'\n"
+        ),
         "cloudformation": (
             "PolicyDocument:\n"
             "  Version: '2012-10-17'\n"

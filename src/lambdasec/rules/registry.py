@@ -20,6 +20,7 @@ RULE_MODULES = (
     "observability",
     "resilience",
     "attack_paths",
+    "least_privilege",
 )
 
 

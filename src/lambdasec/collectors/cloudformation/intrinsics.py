@@ -162,6 +162,8 @@ class Resolver:
             if isinstance(value, (str, int, float)) and not isinstance(value, bool):
                 return str(value)
             unknown = True
+            if isinstance(value, ResourceRef):  # a variable naming a resource: show which (SAM policy templates)
+                return "${" + str(value) + "}"
             return "${" + name + "}"
 
         text = _SUB_VARIABLE.sub(substitute, arg)
