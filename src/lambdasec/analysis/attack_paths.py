@@ -143,7 +143,10 @@ def is_admin(granted: EffectivePermissions) -> bool:
     needed = ADMIN_SHARE * len(catalogue().expand("*"))
     if needed == 0 or len(granted.grants) < needed:
         return False
-    return len({g.action for g in granted.grants if _counts(g)}) >= needed
+    if "admin" not in granted.memo:  # asked for every function and principal: counted once per role
+        granted.memo["admin"] = len({g.action for g in granted.grants if _counts(g)}) >= needed
+    admin: bool = granted.memo["admin"]
+    return admin
 
 
 def write_on_any_resource(granted: EffectivePermissions) -> tuple[str, ...]:
@@ -163,9 +166,9 @@ def write_on_any_resource(granted: EffectivePermissions) -> tuple[str, ...]:
 
 def _counts(grant: Grant) -> bool:
     """An unconditional grant on every resource that the function's own needs do not explain."""
-    if grant.conditional or grant.policy.rsplit("/", 1)[-1] in _POLLER_POLICIES:  # managed ones: by ARN
+    if grant.conditional or (grant.resource != "*" and not on_every_resource(grant.resource, grant.action)):
         return False
-    return grant.resource == "*" or on_every_resource(grant.resource, grant.action)
+    return grant.policy.rsplit("/", 1)[-1] not in _POLLER_POLICIES  # managed ones: by ARN
 
 
 def escalation_methods(role: Role, inventory: Inventory) -> tuple[str, ...]:
@@ -195,7 +198,15 @@ def priority_of(fn: Function, entries: Iterable[EntryPoint], reach: Reach) -> Pr
 
 
 def priorities(inventory: Inventory) -> dict[str, Priority]:
-    """Function key -> priority, for every function of the inventory."""
+    """Function key -> priority, for every function of the inventory (computed once per inventory: the engine
+    orders the report by it and IAM016 reports the critical ones)."""
+    cached: dict[str, Priority] | None = inventory.derived.get("priorities")
+    if cached is None:
+        cached = inventory.derived["priorities"] = _priorities(inventory)
+    return cached
+
+
+def _priorities(inventory: Inventory) -> dict[str, Priority]:
     entries = entry_points(inventory)
     reaches: dict[str, Reach] = {}  # per role: several functions often share one
     out: dict[str, Priority] = {}

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import functools
 import re
-import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -43,7 +42,6 @@ if TYPE_CHECKING:
 
 _WILDCARD: Final = re.compile(r"[*?]")
 _ARN_PARTS: Final = 6
-_CACHE_SIZE: Final = 256
 _INDEXED: Final = 64  # above this many actions, filter them by ARN service through the catalogue's index
 
 
@@ -95,6 +93,8 @@ class EffectivePermissions:
     # Deny statements with a Condition: they may remove some grants at run time, so they remove none here.
     conditional_denies: list[Denial] = field(default_factory=list)
     _index: dict[str, list[Grant]] | None = field(default=None, init=False, repr=False, compare=False)
+    # Conclusions drawn from these grants by several rules (e.g. "is it an administrator"), computed once.
+    memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def _by_action(self) -> dict[str, list[Grant]]:
@@ -395,11 +395,6 @@ def _materialize(allowed: list[_Allowed]) -> list[Grant]:
     return grants
 
 
-# Results per (role, inventory) object pair: several rules ask about the same role in one scan. Entries hold
-# weak references, so a stale id (an object freed and its id reused) is never mistaken for the original.
-_cache: dict[tuple[int, int], tuple[Any, Any, tuple[Any, ...], EffectivePermissions]] = {}
-
-
 def _signature(role: Role) -> tuple[Any, ...]:
     """Changes when the role's policies or boundary change, so a cached result is not reused after an edit."""
     documents = tuple(
@@ -412,13 +407,12 @@ def _signature(role: Role) -> tuple[Any, ...]:
 
 def effective_permissions(role: Role, inventory: Inventory) -> EffectivePermissions:
     """The role's effective grants (computed once per role and inventory, then shared: do not modify it)."""
-    key = (id(role), id(inventory))
+    memo: dict[str, tuple[Role, tuple[Any, ...], EffectivePermissions]] = inventory.derived.setdefault(
+        "effective_permissions", {})
     signature = _signature(role)
-    cached = _cache.get(key)
-    if cached is not None and cached[0]() is role and cached[1]() is inventory and cached[2] == signature:
-        return cached[3]
+    cached = memo.get(role.key)
+    if cached is not None and cached[0] is role and cached[1] == signature:
+        return cached[2]
     result = compute_effective_permissions(role, inventory)
-    if len(_cache) >= _CACHE_SIZE:
-        _cache.pop(next(iter(_cache)))
-    _cache[key] = (weakref.ref(role), weakref.ref(inventory), signature, result)
+    memo[role.key] = (role, signature, result)
     return result

@@ -36,7 +36,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ..model.findings import Severity
-from ..model.inventory import Inventory, Policy, PolicyDocument, Role
+from ..model.inventory import Function, Inventory, Policy, PolicyDocument, Role
 from .blast_radius import grant_applies
 
 if TYPE_CHECKING:
@@ -615,7 +615,7 @@ class _Judge:
         if covers_every(resource, "iam", f"role/{UNKNOWN_NAME}"):
             return _Verdict(["every role"], specific=False)
         verdict = _Verdict()
-        covered = [r for r in self.inventory.roles if resource_covers(resource, r, "iam", role_arn_resource(r))]
+        covered = [r for r in self._roles_in_unit() if resource_covers(resource, r, "iam", role_arn_resource(r))]
         for other in covered:
             if other is self.role:
                 continue
@@ -635,7 +635,7 @@ class _Judge:
         if covers_every(resource, "lambda", f"function:{UNKNOWN_NAME}"):
             return _Verdict(["every function"], specific=False)
         verdict = _Verdict()
-        covered = [fn for fn in self.inventory.functions
+        covered = [fn for fn in self._functions_in_unit()
                    if resource_covers(resource, fn, "lambda", function_arn_resource(fn))]
         for fn in covered:
             fn_role = self.inventory.role_of(fn)
@@ -659,7 +659,7 @@ class _Judge:
         if resource_covers(resource, self.role, "iam", role_arn_resource(self.role)):
             return _Verdict(["this role"], specific=False)
         names_other = any(resource_covers(resource, r, "iam", role_arn_resource(r))
-                          for r in self.inventory.roles if r is not self.role)
+                          for r in self._roles_in_unit() if r is not self.role)
         if names_other or isinstance(self.role.name, str):
             return _Verdict()
         return _Verdict(unknown=[f"{requirement.action} on {resource}: this role's name is generated at "
@@ -675,6 +675,20 @@ class _Judge:
         if customer_managed and _has_wildcard(resource):
             return _Verdict(unknown=[f"{requirement.action} on {resource}, which may name a policy of this role"])
         return _Verdict()
+
+    def _roles_in_unit(self) -> list[Role]:
+        """Roles of the same template or Terraform module: unrelated projects scanned together are not one
+        account, and comparing every role with every other would grow with the square of the scan."""
+        from .principals import deployment_unit
+
+        unit = deployment_unit(self.role)
+        return [r for r in self.inventory.roles if deployment_unit(r) == unit]
+
+    def _functions_in_unit(self) -> list[Function]:
+        from .principals import deployment_unit
+
+        unit = deployment_unit(self.role)
+        return [fn for fn in self.inventory.functions if deployment_unit(fn) == unit]
 
     # ------------------------------------------------------------ privilege comparison
     def more_privileged(self, other: Role) -> bool | None:

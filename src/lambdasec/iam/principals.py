@@ -35,6 +35,13 @@ _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 _UNRESOLVED_SHOWN = "<unresolved "
 
 
+def deployment_unit(resource: Resource) -> str:
+    """The template, serverless file or Terraform module a resource comes from: the part of its key before
+    ``#``. A scan of many unrelated projects is not one account, so who may act on what is judged within a
+    unit (a role of one stack does not hold grants on another stack's functions just by sharing a folder)."""
+    return resource.key.partition("#")[0]
+
+
 def principals(inventory: Inventory) -> list[Principal]:
     """Every IAM principal of the inventory: roles, then users, then groups."""
     return [*inventory.roles, *inventory.users, *inventory.groups]

@@ -360,6 +360,9 @@ class Inventory:
     aliases: dict[str, Value] = field(default_factory=dict)
     _index: dict[str, Resource] = field(default_factory=dict, repr=False)
     _role_users: dict[str, list[Function]] | None = field(default=None, repr=False)
+    # Analyses several rules need (effective permissions of each role, attack-path priorities), computed once
+    # per scan and kept with the inventory they describe, never in module state.
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, bucket: list[R], obj: R) -> R:
         bucket.append(obj)

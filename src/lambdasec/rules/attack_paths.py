@@ -18,6 +18,7 @@ from ..analysis.secrets import detect
 from ..iam.principals import (
     Principal,
     covering_grants,
+    deployment_unit,
     function_arn_resource,
     groups_of,
     kind_of,
@@ -85,19 +86,22 @@ def who_else(inventory: Inventory, capabilities: Capabilities,
              functions: list[Function] | None = None) -> Iterator[Holder]:
     """(function, principal, what it may do) for every principal other than the function's own role."""
     targets = inventory.functions if functions is None else functions
-    candidates = sorted_principals(principals(inventory))
+    units = {deployment_unit(fn) for fn in targets}
+    candidates = [p for p in sorted_principals(principals(inventory)) if deployment_unit(p) in units]
     if not candidates or not targets:
         return
     granted = {principal.key: permissions_of(principal, inventory) for principal in candidates}
     # Administrators may change anything in the account: that is their role, not a grant singling out
     # Lambda, and IAM001 reports it for execution roles. Reporting them on every function would bury the rest.
     candidates = [p for p in candidates if not is_admin(granted[p.key])]
-    groups_first = sorted(candidates, key=lambda p: not isinstance(p, Group))
+    in_unit: dict[str, list[Principal]] = {}
+    for principal in sorted(candidates, key=lambda p: not isinstance(p, Group)):  # groups first
+        in_unit.setdefault(deployment_unit(principal), []).append(principal)
     for fn in targets:
         own_role = inventory.role_of(fn)
         by_group: dict[str, set[str]] = {}
         found: dict[str, list[Capability]] = {}
-        for principal in groups_first:
+        for principal in in_unit.get(deployment_unit(fn), []):
             if principal is own_role:
                 continue
             held = capabilities(granted[principal.key], fn, inventory)
