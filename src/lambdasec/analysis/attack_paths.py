@@ -112,9 +112,12 @@ def _url_permission(permission: Permission) -> bool:
 def reach_of(role: Role | None, inventory: Inventory) -> Reach:
     """The blast radius of an execution role (None: the role is outside the scan)."""
     from ..iam.effective import effective_permissions
+    from ..iam.principals import plainly_admin
 
     if role is None:
         return UNKNOWN_REACH
+    if plainly_admin(role, inventory):
+        return Reach("admin", ADMIN, role.id)
     granted = effective_permissions(role, inventory)
     if is_admin(granted):
         return Reach("admin", ADMIN, role.id)

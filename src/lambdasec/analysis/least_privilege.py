@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from ..iam.effective import EffectivePermissions, Grant, resource_covers
 from ..iam.operations import map_operation
-from ..model.inventory import Function, Inventory, Role
+from ..model.inventory import EventSource, Function, Inventory, Role
 from ..model.location import Location
 from ..model.values import ResourceRef, Unresolved, Value
 from .arns import Resolver, ResourceArn, Sym, arn_equivalents
@@ -195,7 +195,10 @@ def _log_needs(fn: Function, inventory: Inventory, out: NeededPolicy) -> None:
         group = "/aws/lambda/*"
         out.notes.append(CodeNote("unresolved-resource", "the function's name is chosen at deploy time: its log "
                                   "group is written /aws/lambda/*", fn.location))
-    declared = {g.name for g in inventory.log_groups if isinstance(g.name, str)}
+    declared: set[str] | None = inventory.derived.get("log_group_names")
+    if declared is None:  # once per inventory, not once per function
+        declared = inventory.derived["log_group_names"] = {g.name for g in inventory.log_groups
+                                                           if isinstance(g.name, str)}
     for action in _LOG_ACTIONS:
         if action == "logs:CreateLogGroup":
             if group in declared:
@@ -217,10 +220,22 @@ def _key_arns(value: Value) -> list[ResourceArn]:
     return [ResourceArn("*")]
 
 
+def _polled_sources(fn: Function, inventory: Inventory) -> list[EventSource]:
+    """The event sources Lambda polls for ``fn``, from an index built once per inventory (looking every source
+    up for every function grew with functions x sources on large scans)."""
+    index: dict[str, list[EventSource]] | None = inventory.derived.get("polled_sources")
+    if index is None:
+        index = {}
+        for source in inventory.event_sources:
+            target = inventory.function_for(source.function) if source.invocation == "poll" else None
+            if target is not None:
+                index.setdefault(target.key, []).append(source)
+        inventory.derived["polled_sources"] = index
+    return index.get(fn.key, [])
+
+
 def _trigger_needs(fn: Function, inventory: Inventory, out: NeededPolicy) -> None:
-    for source in inventory.event_sources:
-        if source.invocation != "poll" or inventory.function_for(source.function) is not fn:
-            continue
+    for source in _polled_sources(fn, inventory):
         known = _POLLERS.get(source.kind)
         if known is None:
             out.notes.append(CodeNote("unsupported", f"the permissions a {source.kind} event source needs "

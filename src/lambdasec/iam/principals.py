@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from ..model.inventory import Function, Group, Inventory, Policy, Resource, Role, User
+from ..model.inventory import Function, Group, Inventory, Policy, PolicyDocument, Resource, Role, User
 from ..model.values import ResourceRef
 
 if TYPE_CHECKING:
@@ -70,6 +70,25 @@ def policies_of(principal: Principal, inventory: Inventory) -> list[Policy]:
     if isinstance(principal, User):
         return [*principal.policies, *(p for group in groups_of(principal, inventory) for p in group.policies)]
     return list(principal.policies)
+
+
+def plainly_admin(principal: Principal, inventory: Inventory) -> bool:
+    """Allowed every action on every resource by an unconditional statement, with no Deny, no unreadable
+    policy and no boundary that could take anything away: an administrator, decided from the statements
+    without expanding the ~22,000 grants of ``*`` (which cost several seconds on scans with many of them)."""
+    from .actions import is_allow, matches_every_action, on_any_resource
+
+    if getattr(principal, "permissions_boundary", None) is not None:
+        return False
+    documents = [policy.document for policy in
+                 (principal.policies if isinstance(principal, Role) else policies_of(principal, inventory))]
+    if not all(isinstance(document, PolicyDocument) for document in documents):
+        return False
+    statements = [st for document in documents if isinstance(document, PolicyDocument) for st in document.statements]
+    if any(not is_allow(st) or st.unresolved for st in statements):
+        return False
+    return any(not st.conditions and on_any_resource(st) and any(map(matches_every_action, st.actions))
+               for st in statements)
 
 
 def permissions_of(principal: Principal, inventory: Inventory) -> EffectivePermissions:

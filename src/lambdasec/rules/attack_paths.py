@@ -24,6 +24,7 @@ from ..iam.principals import (
     kind_of,
     members_of,
     permissions_of,
+    plainly_admin,
     principals,
     role_arn_resource,
     shown_principal,
@@ -87,7 +88,8 @@ def who_else(inventory: Inventory, capabilities: Capabilities,
     """(function, principal, what it may do) for every principal other than the function's own role."""
     targets = inventory.functions if functions is None else functions
     units = {deployment_unit(fn) for fn in targets}
-    candidates = [p for p in sorted_principals(principals(inventory)) if deployment_unit(p) in units]
+    candidates = [p for p in sorted_principals(principals(inventory))
+                  if deployment_unit(p) in units and not plainly_admin(p, inventory)]
     if not candidates or not targets:
         return
     granted = {principal.key: permissions_of(principal, inventory) for principal in candidates}

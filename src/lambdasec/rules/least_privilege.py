@@ -91,9 +91,13 @@ def _check_unused_permissions(inventory: Inventory, context: Context) -> Iterato
         granted = effective_permissions(role, inventory).actions(include_conditional=True)
         unused = sorted(action for action in granted if action.lower() not in needed)
         known = catalogue()
-        management = [a for a in unused if known.access_level(a) == "Permissions management"]
+        levels: dict[str, str | None] = inventory.derived.setdefault("access_levels", {})  # roles share actions
+        for action in unused:
+            if action not in levels:
+                levels[action] = known.access_level(action)
+        management = [a for a in unused if levels[a] == "Permissions management"]
         untouched_writes = [a for a in unused if a.split(":", 1)[0] not in touched | IMPLICIT_SERVICES
-                            and a not in ROUTINE_WRITES and known.access_level(a) == "Write"]
+                            and a not in ROUTINE_WRITES and levels[a] == "Write"]
         whole = _whole_services(granted, unused, touched)
         if not (management or untouched_writes or whole):
             continue
