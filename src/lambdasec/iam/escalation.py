@@ -496,8 +496,20 @@ class RolePermissions:
 
 # ---------------------------------------------------------------- evaluation
 def find_escalations(role: Role, inventory: Inventory, permissions: RolePermissions | None = None) -> Escalations:
-    """The methods the role enables (in table order), and those it may enable on resources not judged."""
-    judge = _Judge(role, inventory, permissions or RolePermissions(inventory))
+    """The methods the role enables (in table order), and those it may enable on resources not judged.
+
+    Computed once per role and inventory: IAM009 and the attack-path priority both ask (``permissions`` only
+    shares lookups, it does not change the answer). Callers must not modify the result.
+    """
+    memo: dict[str, tuple[Role, Escalations]] = inventory.derived.setdefault("escalations", {})
+    cached = memo.get(role.key)
+    if cached is None or cached[0] is not role:
+        cached = memo[role.key] = (role, _search(role, inventory, permissions or RolePermissions(inventory)))
+    return cached[1]
+
+
+def _search(role: Role, inventory: Inventory, permissions: RolePermissions) -> Escalations:
+    judge = _Judge(role, inventory, permissions)
     result = Escalations()
     for method in METHODS:
         if method.needs_boundary and role.permissions_boundary is None:
