@@ -30,7 +30,7 @@ from ..model.location import Location
 from . import sdk_models
 from .code_source import CodeSource, source_files
 from .sdk_calls import CodeAnalysis, CodeNote, EnvRef, Opaque, ParamValue, SdkCall, Seq, Struct, Text, join_texts
-from .sdk_python import MAX_CONTEXTS, MAX_DEPTH, MAX_STEPS, strongly_connected
+from .sdk_python import MAX_CONTEXTS, MAX_DEPTH, MAX_STEPS, kept_contexts
 
 _SUFFIXES: Final = (".js", ".mjs", ".cjs")
 _SDK_MARKER: Final = re.compile(r"aws-sdk")
@@ -348,22 +348,7 @@ class _Program:
         return None
 
     def _kept_contexts(self) -> set[int]:
-        functions = set(self.root_contexts)
-        components = strongly_connected(functions, self.edges)
-        component_of = {name: index for index, component in enumerate(components) for name in component}
-        called = {component_of[target] for source, targets in self.edges.items() for target in targets
-                  if source in component_of and target in component_of
-                  and component_of[source] != component_of[target]}
-        stack = list(self.module_contexts)
-        stack.extend(self.root_contexts[name] for name in functions if component_of[name] not in called
-                      or name in self.depth_cut)
-        kept: set[int] = set()
-        while stack:
-            context = stack.pop()
-            if context not in kept:
-                kept.add(context)
-                stack.extend(self.children.get(context, ()))
-        return kept
+        return kept_contexts(self.root_contexts, self.module_contexts, self.edges, self.children, self.depth_cut)
 
     def step(self) -> None:
         self.steps += 1

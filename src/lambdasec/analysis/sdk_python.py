@@ -24,7 +24,7 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -411,27 +411,7 @@ class _Program:
         return found if isinstance(found, Func) else None
 
     def _kept_contexts(self) -> set[int]:
-        """The contexts whose calls count: everything reached from the module top levels and from the entry
-        analysis of each function nothing else calls (a group of functions calling each other and called by
-        nothing else counts as one). A function called with real arguments is counted through those calls,
-        not through its analysis with unknown parameters."""
-        functions = set(self.root_contexts)
-        components = strongly_connected(functions, self.edges)
-        component_of = {name: index for index, component in enumerate(components) for name in component}
-        called = {component_of[target] for source, targets in self.edges.items() for target in targets
-                  if source in component_of and target in component_of
-                  and component_of[source] != component_of[target]}
-        starts = list(self.module_contexts)
-        starts.extend(self.root_contexts[name] for name in functions if component_of[name] not in called
-                      or name in self.depth_cut)
-        kept: set[int] = set()
-        stack = starts
-        while stack:
-            context = stack.pop()
-            if context not in kept:
-                kept.add(context)
-                stack.extend(self.children.get(context, ()))
-        return kept
+        return kept_contexts(self.root_contexts, self.module_contexts, self.edges, self.children, self.depth_cut)
 
     # ------------------------------------------------------------ notes and calls
     def _note(self, kind: str, message: str, location: Location) -> None:
@@ -534,6 +514,30 @@ class _Program:
         result = _join(frame.returns)
         self.results[context] = result
         return result
+
+
+def kept_contexts(root_contexts: Mapping[str, int], module_contexts: Iterable[int], edges: dict[str, set[str]],
+                  children: Mapping[int, Iterable[int]], depth_cut: Container[str]) -> set[int]:
+    """The contexts whose calls count (shared by the Python and JavaScript analyses): everything reached from
+    the module top levels and from the entry analysis of each function nothing else calls (a group of
+    functions calling each other and called by nothing else counts as one). A function called with real
+    arguments is counted through those calls, not through its analysis with unknown parameters."""
+    functions = set(root_contexts)
+    components = strongly_connected(functions, edges)
+    component_of = {name: index for index, component in enumerate(components) for name in component}
+    called = {component_of[target] for source, targets in edges.items() for target in targets
+              if source in component_of and target in component_of
+              and component_of[source] != component_of[target]}
+    stack = list(module_contexts)
+    stack.extend(root_contexts[name] for name in functions if component_of[name] not in called
+                 or name in depth_cut)
+    kept: set[int] = set()
+    while stack:
+        context = stack.pop()
+        if context not in kept:
+            kept.add(context)
+            stack.extend(children.get(context, ()))
+    return kept
 
 
 def strongly_connected(nodes: set[str], edges: dict[str, set[str]]) -> list[set[str]]:
