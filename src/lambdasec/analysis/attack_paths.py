@@ -23,7 +23,7 @@ from ..model.priority import EntryPoint, Priority, Reach
 from .exposure import classify_principal, permission_restricted, source_unpinned
 
 if TYPE_CHECKING:
-    from ..iam.effective import EffectivePermissions, Grant
+    from ..iam.effective import EffectivePermissions, Grant, GrantGroup
 
 # Exposure levels of entry points.
 INTERNET = 3  # anyone on the internet, no credentials: function URL AuthType NONE, Principal '*'
@@ -141,13 +141,15 @@ MIN_ADMIN_GRANTS = 9000
 def is_admin(granted: EffectivePermissions) -> bool:
     from ..iam.catalogue import catalogue
 
-    if len(granted.grants) < MIN_ADMIN_GRANTS:
+    size = granted.size
+    if size < MIN_ADMIN_GRANTS:
         return False
     needed = ADMIN_SHARE * len(catalogue().expand("*"))
-    if needed == 0 or len(granted.grants) < needed:
+    if needed == 0 or size < needed:
         return False
     if "admin" not in granted.memo:  # asked for every function and principal: counted once per role
-        granted.memo["admin"] = len({g.action for g in granted.grants if _counts(g)}) >= needed
+        counted = frozenset().union(*(_counted_actions(group) for group in granted.groups))
+        granted.memo["admin"] = len(counted) >= needed
     admin: bool = granted.memo["admin"]
     return admin
 
@@ -158,12 +160,13 @@ def write_on_any_resource(granted: EffectivePermissions) -> tuple[str, ...]:
 
     known = catalogue()
     out: set[str] = set()
-    for grant in granted.grants:
-        if not _counts(grant) or grant.action.lower() in _BY_DESIGN:
-            continue
-        info = known.info(grant.action)
-        if info is not None and info.resource_types and info.access_level in ("Write", "Permissions management"):
-            out.add(info.name)
+    for group in granted.groups:
+        for action in _counted_actions(group):
+            if action.lower() in _BY_DESIGN:
+                continue
+            info = known.info(action)
+            if info is not None and info.resource_types and info.access_level in ("Write", "Permissions management"):
+                out.add(info.name)
     return tuple(sorted(out))
 
 
@@ -172,6 +175,15 @@ def _counts(grant: Grant) -> bool:
     if grant.conditional or (grant.resource != "*" and not on_every_resource(grant.resource, grant.action)):
         return False
     return grant.policy.rsplit("/", 1)[-1] not in _POLLER_POLICIES  # managed ones: by ARN
+
+
+def _counted_actions(group: GrantGroup) -> frozenset[str]:
+    """The actions of a group that :func:`_counts` would count, one by one."""
+    if group.conditional or group.policy.rsplit("/", 1)[-1] in _POLLER_POLICIES:
+        return frozenset()
+    if group.resource == "*":
+        return group.actions
+    return frozenset(action for action in group.actions if on_every_resource(group.resource, action))
 
 
 def escalation_methods(role: Role, inventory: Inventory) -> tuple[str, ...]:

@@ -157,6 +157,13 @@ class Catalogue:
         found = self._infos[key] = ActionInfo(canonical, access_level(level), resource_types)
         return found
 
+    def canonical(self, action: str) -> str | None:
+        """The catalogue's spelling of an action named in any case (cheaper than :meth:`info`)."""
+        prefix, colon, name = action.strip().lower().partition(":")
+        if not colon or prefix not in self._prefixes:
+            return None
+        return self._service(prefix).names.get(name)
+
     def access_level(self, action: str) -> AccessLevel | None:
         found = self.info(action)
         return found.access_level if found is not None else None

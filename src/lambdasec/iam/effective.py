@@ -83,27 +83,50 @@ class Denial:
         return actions & self.actions if self.all_but else actions - self.actions
 
 
+@dataclass(frozen=True, slots=True)
+class GrantGroup:
+    """Actions granted together on one resource by one policy: the compact form of many :class:`Grant`."""
+
+    actions: frozenset[str]  # canonical names
+    resource: str
+    conditional: bool
+    policy: str
+    location: Location
+
+    def grants(self) -> Iterator[Grant]:
+        for action in sorted(self.actions):
+            yield Grant(action, self.resource, self.conditional, self.policy, self.location)
+
+
 @dataclass
 class EffectivePermissions:
-    """The grants of one role. Shared between callers (see :func:`effective_permissions`): treat as read-only."""
+    """The grants of one role. Shared between callers (see :func:`effective_permissions`): treat as read-only.
 
-    grants: list[Grant]  # after Deny subtraction and permission-boundary intersection
+    Kept as groups of actions per (resource, conditional), no action twice in one such pair: a role allowed
+    "*" holds 22,000 (action, resource) grants, and a scan of a thousand roles would otherwise build millions
+    of objects. :attr:`grants` lists them one by one for the callers that want that.
+    """
+
+    groups: list[GrantGroup]  # after Deny subtraction and permission-boundary intersection
     unknown_actions: list[str] = field(default_factory=list)  # Allow patterns that match no catalogue action
     unresolved: list[str] = field(default_factory=list)  # what could not be evaluated, and why
     # Deny statements with a Condition: they may remove some grants at run time, so they remove none here.
     conditional_denies: list[Denial] = field(default_factory=list)
-    _index: dict[str, list[Grant]] | None = field(default=None, init=False, repr=False, compare=False)
     # Conclusions drawn from these grants by several rules (e.g. "is it an administrator"), computed once.
     memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
-    def _by_action(self) -> dict[str, list[Grant]]:
-        """Grants by lower-case action, built on first use."""
-        if self._index is None:
-            self._index = {}
-            for grant in self.grants:
-                self._index.setdefault(grant.action.lower(), []).append(grant)
-        return self._index
+    def grants(self) -> list[Grant]:
+        """One grant per (action, resource, conditional), in the order of the groups (built on first use)."""
+        listed: list[Grant] | None = self.memo.get("grants")
+        if listed is None:
+            listed = self.memo["grants"] = [grant for group in self.groups for grant in group.grants()]
+        return listed
+
+    @property
+    def size(self) -> int:
+        """How many (action, resource, conditional) grants there are."""
+        return sum(len(group.actions) for group in self.groups)
 
     def allows(self, action: str, resource: str = "*", *, include_conditional: bool = False) -> bool:
         """Whether some grant gives ``action`` (any case) on ``resource``.
@@ -112,20 +135,42 @@ class EffectivePermissions:
         wildcards only, such as ``arn:aws:*:*:*:*``). Any other resource (an ARN, or an ARN pattern) must be
         covered by the grant's resource pattern.
         """
-        every = resource.strip() == "*"
-        for grant in self._by_action.get(action.strip().lower(), ()):
-            if grant.conditional and not include_conditional:
-                continue
-            if every and is_any_resource(grant.resource) or resource_covers(grant.resource, resource):
+        name = _canonical(action)
+        return any(name in group.actions for group in self._covering(resource, include_conditional))
+
+    def allows_all(self, actions: frozenset[str], resource: str, *, include_conditional: bool = False) -> bool:
+        """Whether every one of ``actions`` (canonical names) is granted on ``resource`` (as :meth:`allows`)."""
+        rest = actions
+        for group in self._covering(resource, include_conditional):
+            rest = rest - group.actions
+            if not rest:
                 return True
-        return False
+        return not rest
 
     def actions(self, *, include_conditional: bool = False) -> frozenset[str]:
         """Canonical names of the actions granted (on some resource)."""
-        return frozenset(g.action for g in self.grants if include_conditional or not g.conditional)
+        chosen = [g.actions for g in self.groups if include_conditional or not g.conditional]
+        return frozenset().union(*chosen)
 
     def grants_for(self, action: str) -> list[Grant]:
-        return list(self._by_action.get(action.strip().lower(), ()))
+        name = _canonical(action)
+        return [Grant(name, g.resource, g.conditional, g.policy, g.location) for g in self.groups
+                if name in g.actions]
+
+    def _covering(self, resource: str, include_conditional: bool) -> Iterator[GrantGroup]:
+        every = resource.strip() == "*"
+        for group in self.groups:
+            if group.conditional and not include_conditional:
+                continue
+            if every and is_any_resource(group.resource) or resource_covers(group.resource, resource):
+                yield group
+
+
+def _canonical(action: str) -> str:
+    """The catalogue's spelling of an action (grants hold those); an unknown action as written."""
+    from .catalogue import catalogue
+
+    return catalogue().canonical(action) or action.strip()
 
 
 # ---------------------------------------------------------------- resource patterns
@@ -166,21 +211,10 @@ def _overlap_possible(first: str, second: str) -> bool:
 
 # ---------------------------------------------------------------- statements as sets
 @dataclass
-class _Allowed:
-    """Part of an Allow statement: a set of actions on one resource."""
-
-    actions: frozenset[str]
-    resource: str
-    conditional: bool
-    policy: str
-    location: Location
-
-
-@dataclass
 class _Reading:
     """What the statements of some policies allow and deny, before any subtraction."""
 
-    allowed: list[_Allowed] = field(default_factory=list)
+    allowed: list[GrantGroup] = field(default_factory=list)
     denied: list[Denial] = field(default_factory=list)
     unknown_actions: list[str] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
@@ -262,7 +296,7 @@ def _read_allow(known: Catalogue, statement: PolicyStatement, actions: frozenset
     for resource in resources:
         applicable = _applicable(known, actions, resource)
         if applicable:
-            reading.allowed.append(_Allowed(applicable, resource, conditional, label, policy.location))
+            reading.allowed.append(GrantGroup(applicable, resource, conditional, label, policy.location))
 
 
 def _applicable(known: Catalogue, actions: frozenset[str], resource: str) -> frozenset[str]:
@@ -279,20 +313,20 @@ def _applicable(known: Catalogue, actions: frozenset[str], resource: str) -> fro
 
 
 # ---------------------------------------------------------------- subtraction and boundary
-def _subtract_denies(allowed: list[_Allowed], denied: list[Denial]) -> list[_Allowed]:
+def _subtract_denies(allowed: list[GrantGroup], denied: list[Denial]) -> list[GrantGroup]:
     unconditional = [deny for deny in denied if not deny.conditional]
     # Denies on "*" apply to every part: subtract their union once per part instead of each of them.
     everywhere = [deny for deny in unconditional if "*" in deny.resources]
     blocked = _union_blocked(everywhere)
     specific = [deny for deny in unconditional if "*" not in deny.resources]
-    out: list[_Allowed] = []
+    out: list[GrantGroup] = []
     for part in allowed:
         actions = part.actions - blocked if blocked else part.actions
         for deny in specific:
             if actions and (deny.all_but or not actions.isdisjoint(deny.actions)) and deny.covers(part.resource):
                 actions = deny.remove_from(actions)
         if actions:
-            out.append(_Allowed(actions, part.resource, part.conditional, part.policy, part.location))
+            out.append(GrantGroup(actions, part.resource, part.conditional, part.policy, part.location))
     return out
 
 
@@ -308,9 +342,9 @@ def _union_blocked(denies: list[Denial]) -> frozenset[str]:
     return frozenset(blocked)
 
 
-def _within_boundary(allowed: list[_Allowed], boundary: list[_Allowed]) -> list[_Allowed]:
+def _within_boundary(allowed: list[GrantGroup], boundary: list[GrantGroup]) -> list[GrantGroup]:
     """Each part capped by the boundary: its actions the boundary allows, on the narrower of both resources."""
-    out: list[_Allowed] = []
+    out: list[GrantGroup] = []
     for part in allowed:
         for limit in boundary:
             actions = part.actions & limit.actions
@@ -318,11 +352,11 @@ def _within_boundary(allowed: list[_Allowed], boundary: list[_Allowed]) -> list[
                 continue
             conditional = part.conditional or limit.conditional
             if resource_covers(limit.resource, part.resource):
-                out.append(_Allowed(actions, part.resource, conditional, part.policy, part.location))
+                out.append(GrantGroup(actions, part.resource, conditional, part.policy, part.location))
             elif resource_covers(part.resource, limit.resource):
-                out.append(_Allowed(actions, limit.resource, conditional, part.policy, part.location))
+                out.append(GrantGroup(actions, limit.resource, conditional, part.policy, part.location))
             elif _overlap_possible(limit.resource, part.resource):  # they may share resources: keep the grant
-                out.append(_Allowed(actions, part.resource, conditional, part.policy, part.location))
+                out.append(GrantGroup(actions, part.resource, conditional, part.policy, part.location))
     return out
 
 
@@ -377,22 +411,24 @@ def compute_effective_permissions(role: Role, inventory: Inventory) -> Effective
             unresolved.extend(limits.unresolved)
             allowed = _within_boundary(allowed, _subtract_denies(limits.allowed, limits.denied))
     return EffectivePermissions(
-        grants=_materialize(allowed), unknown_actions=reading.unknown_actions, unresolved=unresolved,
+        groups=_disjoint(allowed), unknown_actions=reading.unknown_actions, unresolved=unresolved,
         conditional_denies=[deny for deny in reading.denied if deny.conditional],
     )
 
 
-def _materialize(allowed: list[_Allowed]) -> list[Grant]:
-    """One grant per (action, resource, conditional): the first policy that grants it names it."""
+def _disjoint(allowed: list[GrantGroup]) -> list[GrantGroup]:
+    """No action twice for one (resource, conditional): the first policy that grants it names it."""
     seen: dict[tuple[str, bool], set[str]] = {}
-    grants: list[Grant] = []
+    groups: list[GrantGroup] = []
     for part in allowed:
         done = seen.setdefault((part.resource, part.conditional), set())
         fresh = part.actions - done
+        if not fresh:
+            continue
         done |= fresh
-        grants.extend(Grant(action, part.resource, part.conditional, part.policy, part.location)
-                      for action in sorted(fresh))
-    return grants
+        groups.append(part if len(fresh) == len(part.actions) else
+                      GrantGroup(fresh, part.resource, part.conditional, part.policy, part.location))
+    return groups
 
 
 def _signature(role: Role) -> tuple[Any, ...]:

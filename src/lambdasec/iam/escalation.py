@@ -712,8 +712,8 @@ class _Judge:
 
 def more_privileged(theirs: EffectivePermissions, own: EffectivePermissions) -> bool | None:
     """Whether ``theirs`` allows something ``own`` does not (None: not known, parts of ``theirs`` unread)."""
-    for grant in theirs.grants:
-        if not own.allows(grant.action, grant.resource, include_conditional=True):
+    for group in theirs.groups:
+        if not own.allows_all(group.actions, group.resource, include_conditional=True):
             return True
     return None if theirs.unresolved else False
 

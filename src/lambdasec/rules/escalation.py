@@ -28,6 +28,7 @@ from ..iam.blast_radius import (
     grant_applies,
     on_every_resource,
 )
+from ..iam.effective import Grant
 from ..iam.escalation import Enabler, Escalation, RolePermissions, find_escalations
 from ..model.findings import Confidence, Finding, Severity
 from ..model.inventory import Inventory, Role
@@ -35,7 +36,7 @@ from .base import Context, Outcome, Rule
 from .identity import _ANY_RESOURCE_BY_DESIGN, _LAMBDA_POLLER_POLICIES, _admin_grants, _execution_roles
 
 if TYPE_CHECKING:
-    from ..iam.effective import EffectivePermissions, Grant
+    from ..iam.effective import EffectivePermissions
 
 CATEGORY = "identity"
 _SAMPLE = 6  # actions named in a message; the evidence lists them all
@@ -85,23 +86,29 @@ class _Hit:
     what: str  # what the action reaches ("secrets"), or its service
 
 
-def _broad_hits(granted: EffectivePermissions, wanted: Callable[[Grant], str | None]) -> list[_Hit]:
-    """Grants on every resource that ``wanted`` names (it returns what they reach, or None)."""
+def _broad_hits(granted: EffectivePermissions, wanted: Callable[[str], str | None],
+                known: dict[str, str | None]) -> list[_Hit]:
+    """Grants on every resource of actions that ``wanted`` names (it returns what they reach, or None).
+
+    ``known`` remembers ``wanted``'s answer per action across roles: many roles hold the same actions.
+    """
     hits = []
-    for grant in granted.grants:
-        if _from_poller_policy(grant) or not on_every_resource(grant.resource, grant.action):
+    for group in granted.groups:
+        if _from_poller_policy(group.policy):
             continue
-        if not grant_applies(grant.action, grant.resource):
-            continue
-        what = wanted(grant)
-        if what is not None:
-            hits.append(_Hit(grant, what))
+        for action in group.actions:
+            what = known[action] if action in known else known.setdefault(action, wanted(action))
+            if what is None or not on_every_resource(group.resource, action):
+                continue
+            if grant_applies(action, group.resource):
+                hits.append(_Hit(Grant(action, group.resource, group.conditional, group.policy, group.location),
+                                 what))
     return hits
 
 
-def _from_poller_policy(grant: Grant) -> bool:
+def _from_poller_policy(policy: str) -> bool:
     """Granted by an AWS event-source poller policy (named by its ARN or its name)."""
-    return grant.policy.rsplit("/", 1)[-1] in _LAMBDA_POLLER_POLICIES
+    return policy.rsplit("/", 1)[-1] in _LAMBDA_POLLER_POLICIES
 
 
 def _blast_finding(rule: Rule, inventory: Inventory, role: Role, granted: EffectivePermissions,
@@ -125,12 +132,13 @@ def _blast_finding(rule: Rule, inventory: Inventory, role: Role, granted: Effect
 
 
 def _blast_radius(rule: Rule, inventory: Inventory, summary: str,
-                  wanted: Callable[[Grant], str | None]) -> Iterator[Outcome]:
+                  wanted: Callable[[str], str | None]) -> Iterator[Outcome]:
     """The check of a once-per-role blast-radius rule (IAM010-IAM013)."""
     permissions = RolePermissions(inventory)
+    known: dict[str, str | None] = {}
     for role in _roles(inventory):
         granted = permissions.of(role)
-        hits = _broad_hits(granted, wanted)
+        hits = _broad_hits(granted, wanted, known)
         if hits:
             yield _blast_finding(rule, inventory, role, granted, hits, summary)
 
@@ -273,8 +281,8 @@ ROLE_PRIVILEGE_ESCALATION = Rule(
 _CREDENTIALS = {risk.action.lower(): risk.what for risk in CREDENTIAL_ACTIONS}
 
 
-def _credential(grant: Grant) -> str | None:
-    return _CREDENTIALS.get(grant.action.lower())
+def _credential(action: str) -> str | None:
+    return _CREDENTIALS.get(action.lower())
 
 
 def _check_credentials(inventory: Inventory, context: Context) -> Iterator[Outcome]:
@@ -342,8 +350,8 @@ ROLE_CREDENTIALS_EXPOSURE = Rule(
 _DATA = {risk.action.lower(): risk.what for risk in DATA_READ_ACTIONS}
 
 
-def _data_read(grant: Grant) -> str | None:
-    return _DATA.get(grant.action.lower())
+def _data_read(action: str) -> str | None:
+    return _DATA.get(action.lower())
 
 
 def _check_data(inventory: Inventory, context: Context) -> Iterator[Outcome]:
@@ -411,15 +419,15 @@ def _access_level(action: str) -> str | None:
     return catalogue().access_level(action)
 
 
-def _resource_policy_change(grant: Grant) -> str | None:
-    return _service(grant.action) if exposes_resources(grant.action, _access_level(grant.action)) else None
+def _resource_policy_change(action: str) -> str | None:
+    return _service(action) if exposes_resources(action, _access_level(action)) else None
 
 
-def _infrastructure_change(grant: Grant) -> str | None:
-    lowered = grant.action.lower()
+def _infrastructure_change(action: str) -> str | None:
+    lowered = action.lower()
     if lowered in _ANY_RESOURCE_BY_DESIGN or lowered == _PASS_ROLE:
         return None
-    return _service(grant.action) if changes_infrastructure(grant.action, _access_level(grant.action)) else None
+    return _service(action) if changes_infrastructure(action, _access_level(action)) else None
 
 
 def _check_resource_policies(inventory: Inventory, context: Context) -> Iterator[Outcome]:
