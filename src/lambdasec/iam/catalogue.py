@@ -132,6 +132,7 @@ class Catalogue:
         self._prefixes = frozenset(prefix.lower() for prefix in source.service_prefixes())
         self._services: dict[str, _Service] = {}
         self._infos: dict[str, ActionInfo] = {}
+        self._canonicals: dict[str, str | None] = {}
         self._expansions: dict[str, frozenset[str]] = {}
         self._arn_formats: dict[str, dict[str, tuple[str, ...]]] = {}
         self._arn_services: dict[str, frozenset[str]] = {}
@@ -159,10 +160,13 @@ class Catalogue:
 
     def canonical(self, action: str) -> str | None:
         """The catalogue's spelling of an action named in any case (cheaper than :meth:`info`)."""
+        if action in self._canonicals:  # asked for the same few actions for every role
+            return self._canonicals[action]
         prefix, colon, name = action.strip().lower().partition(":")
-        if not colon or prefix not in self._prefixes:
-            return None
-        return self._service(prefix).names.get(name)
+        found = self._service(prefix).names.get(name) if colon and prefix in self._prefixes else None
+        if len(self._canonicals) < 65536:
+            self._canonicals[action] = found
+        return found
 
     def access_level(self, action: str) -> AccessLevel | None:
         found = self.info(action)
@@ -288,6 +292,7 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern))
 
 
+@functools.lru_cache(maxsize=64)  # a handful of distinct texts, read for every one of 22,000 actions
 def access_level(text: str) -> AccessLevel:
     """An access level as AWS spells it -> ours.
 

@@ -44,6 +44,9 @@ class Rule:
     references: tuple[str, ...] = ()
     # Equivalent checks in other tools: {"checkov": (...), "prowler": (...), "kics": (...), "securityhub": (...)}
     anchors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Reads and parses the functions' code (not only the inventory): the engine may run it in a separate process
+    # at the same time as the others.
+    reads_code: bool = False
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

@@ -68,7 +68,6 @@ def _analysed(fn: Function, inventory: Inventory, roots: list[Path]) -> tuple[fr
 
 
 def _check_unused_permissions(inventory: Inventory, context: Context) -> Iterator[Outcome]:
-    from ..iam.catalogue import catalogue
     from ..iam.effective import effective_permissions
 
     roots = [Path(root) for root in context.roots]
@@ -89,22 +88,47 @@ def _check_unused_permissions(inventory: Inventory, context: Context) -> Iterato
             yield UNUSED_PERMISSIONS.not_evaluated(role, problem)
             continue
         granted = effective_permissions(role, inventory).actions(include_conditional=True)
-        unused = sorted(action for action in granted if action.lower() not in needed)
-        known = catalogue()
-        levels: dict[str, str | None] = inventory.derived.setdefault("access_levels", {})  # roles share actions
-        for action in unused:
-            if action not in levels:
-                levels[action] = known.access_level(action)
-        management = [a for a in unused if levels[a] == "Permissions management"]
-        untouched_writes = [a for a in unused if a.split(":", 1)[0] not in touched | IMPLICIT_SERVICES
-                            and a not in ROUTINE_WRITES and levels[a] == "Write"]
-        whole = _whole_services(granted, unused, touched)
-        if not (management or untouched_writes or whole):
-            continue
-        yield _finding(inventory, role, functions, len(unused), management, untouched_writes, whole, len(needed))
+        excess = _excess(inventory, granted, frozenset(needed), frozenset(touched))
+        if excess is not None:
+            yield _finding(inventory, role, functions, *excess, len(needed))
 
 
-def _whole_services(granted: frozenset[str], unused: list[str], touched: set[str]) -> dict[str, tuple[int, int]]:
+_Excess = tuple[int, list[str], list[str], dict[str, tuple[int, int]]]
+
+
+def _excess(inventory: Inventory, granted: frozenset[str], needed: frozenset[str],
+            touched: frozenset[str]) -> _Excess | None:
+    """(unused count, unused management actions, unused writes on untouched services, whole services granted),
+    or None when nothing is "far more". Remembered per inventory: many roles are granted and need the same."""
+    memo: dict[tuple[frozenset[str], ...], _Excess | None] = inventory.derived.setdefault("unused_permissions", {})
+    key = (granted, needed, touched)
+    if key not in memo:
+        memo[key] = _compare(inventory, granted, needed, touched)
+    return memo[key]
+
+
+def _compare(inventory: Inventory, granted: frozenset[str], needed: frozenset[str],
+             touched: frozenset[str]) -> _Excess | None:
+    from ..iam.catalogue import catalogue
+
+    known = catalogue()
+    needed_names = {known.canonical(action) or action for action in needed}
+    unused = sorted(action for action in granted - needed_names if action.lower() not in needed)
+    levels: dict[str, str | None] = inventory.derived.setdefault("access_levels", {})  # roles share actions
+    for action in unused:
+        if action not in levels:
+            levels[action] = known.access_level(action)
+    management = [a for a in unused if levels[a] == "Permissions management"]
+    skipped = touched | IMPLICIT_SERVICES
+    untouched_writes = [a for a in unused if levels[a] == "Write" and a.split(":", 1)[0] not in skipped
+                        and a not in ROUTINE_WRITES]
+    whole = _whole_services(granted, unused, touched)
+    if not (management or untouched_writes or whole):
+        return None
+    return len(unused), management, untouched_writes, whole
+
+
+def _whole_services(granted: frozenset[str], unused: list[str], touched: frozenset[str]) -> dict[str, tuple[int, int]]:
     """Services the code uses whose every action is granted: prefix -> (granted, unused)."""
     from ..iam.catalogue import catalogue
 
@@ -175,6 +199,7 @@ UNUSED_PERMISSIONS = Rule(
         "role per function so each role can be reduced to its own function's needs."
     ),
     check=_check_unused_permissions,
+    reads_code=True,
     snippets={
         "cloudformation": (
             "OrdersFunctionRole:\n"
