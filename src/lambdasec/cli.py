@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -33,18 +30,6 @@ def _emit(text: str, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise click.UsageError(f"cannot write {output}: {exc.strerror}") from None
-
-
-@contextlib.contextmanager
-def _fewer_gc_passes() -> Iterator[None]:
-    """A scan builds millions of small objects that are not cyclic garbage: at the default threshold the cyclic
-    collector runs thousands of times for nothing (about a quarter of a large scan, see docs/benchmarks.md)."""
-    previous = gc.get_threshold()
-    gc.set_threshold(100_000, 50, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*previous)
 
 
 def exit_code(report: object, fail_on: str) -> int:
@@ -100,7 +85,7 @@ def scan(
     """Scan CloudFormation, SAM, Terraform and Serverless Framework files or directories (default: .)."""
     from .collectors.cloudformation.sam_cache import default_cache_dir
     from .config import ConfigError, load_config
-    from .engine import ScanSettings
+    from .engine import ScanSettings, fewer_gc_passes
     from .engine import scan as run_scan
     from .model.findings import Confidence, Severity
     from .reporters import render
@@ -118,15 +103,15 @@ def scan(
         effective_fail_on = fail_on or config.fail_on or "low"
         if effective_fail_on not in (*SEVERITIES, "none"):
             raise ConfigError(f"invalid fail_on in config: {effective_fail_on}")
-        with _fewer_gc_passes():
-            report = run_scan(list(paths) or [Path(".")], settings)
+        report = run_scan(list(paths) or [Path(".")], settings)
     except (ConfigError, KeyError) as exc:
         click.echo(f"lambdasec: error: {str(exc).strip(chr(39))}", err=True)
         sys.exit(EXIT_USAGE)
     if not (quiet and fmt == "table"):
         is_tty = output is None and sys.stdout.isatty()
-        text = render(fmt, report, all_rules(), color=_use_color(color, is_tty) and output is None,
-                      show_suppressed=show_suppressed)
+        with fewer_gc_passes():  # the inventory is still alive: a collection would walk all of it again
+            text = render(fmt, report, all_rules(), color=_use_color(color, is_tty) and output is None,
+                          show_suppressed=show_suppressed)
         _emit(text, output)
     for gap in report.coverage_gaps if fmt != "table" else ():
         click.echo(f"lambdasec: coverage gap: {gap.location.display()}: {gap.message}", err=True)

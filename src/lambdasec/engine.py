@@ -142,17 +142,16 @@ def _run_rule(rule: Rule, inventory: Inventory, context: Context) -> RuleResult:
 PARALLEL_RULES_MIN_FUNCTIONS: Final = 100
 
 
-def _run_rules(inventory: Inventory, rules: Sequence[Rule], context: Context,
-               workers: int) -> list[RuleResult]:
+def _run_rules(inventory: Inventory, rules: Sequence[Rule], context: Context, workers: int) -> list[RuleResult]:
     """Every rule's result, in the order of ``rules``.
 
-    The rules that read the functions' code run in a forked process while this one runs the others: on large
-    scans both take about as long, and they share nothing but the (copy-on-write) inventory.
+    On large scans the rules sharing the execution-role analyses run here while a forked process runs the
+    others (the code analysis of IAM017 among them): both halves take about as long, and they share nothing
+    but the (copy-on-write) inventory. Results are the same either way.
     """
-    apart = [rule for rule in rules if rule.reads_code]
-    here = [rule for rule in rules if not rule.reads_code]
-    if workers > 1 and apart and here and len(inventory.functions) >= PARALLEL_RULES_MIN_FUNCTIONS \
-            and _can_fork():
+    here = [rule for rule in rules if rule.role_analyses]
+    apart = [rule for rule in rules if not rule.role_analyses]
+    if workers > 1 and here and apart and len(inventory.functions) >= PARALLEL_RULES_MIN_FUNCTIONS and _can_fork():
         results = _run_forked(inventory, apart, here, context)
     else:
         results = {rule.code: _run_rule(rule, inventory, context) for rule in rules}
@@ -227,7 +226,7 @@ def scan(paths: Sequence[Path], settings: ScanSettings) -> Report:
                          [*settings.skip_rules, *settings.config.skip_rules])
     options = CollectOptions(parameter_values=_parameters(settings.config.parameters), workers=settings.workers,
                              cache_dir=settings.cache_dir, sam_expander=settings.sam_expander)
-    with _fewer_collections():
+    with fewer_gc_passes():
         inventory, scanned = collect(paths, options)
         root = str(paths[0]) if len(paths) == 1 else "."
         # A file is read relative to its directory, a directory relative to itself (collectors/discovery.py).
@@ -235,16 +234,12 @@ def scan(paths: Sequence[Path], settings: ScanSettings) -> Report:
         return evaluate(inventory, rules, settings, scanned_files=scanned, root=root, roots=roots)
 
 
-# A scan builds hundreds of thousands of long-lived objects (templates, inventory, grants): at Python's default
-# (a young collection every 700 allocations) the cycle collector walks them again and again, a tenth of a
-# large scan's time (docs/benchmarks.md). Memory use is unchanged: little of it is cyclic garbage.
-_GC_THRESHOLDS: Final = (10_000, 50, 50)
-
-
 @contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
+def fewer_gc_passes() -> Iterator[None]:
+    """A scan builds millions of small objects that are not cyclic garbage: at the default threshold the cyclic
+    collector runs thousands of times for nothing (about a quarter of a large scan, see docs/benchmarks.md)."""
     previous = gc.get_threshold()
-    gc.set_threshold(*_GC_THRESHOLDS)
+    gc.set_threshold(100_000, 50, 100)
     try:
         yield
     finally:

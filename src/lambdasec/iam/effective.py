@@ -30,15 +30,13 @@ import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from ..model.inventory import Group, Inventory, Policy, PolicyDocument, PolicyStatement, Role, User
 from ..model.location import Location
 from ..model.values import ResourceRef, Value
 from .actions import is_allow, is_any_resource
-
-if TYPE_CHECKING:
-    from .catalogue import Catalogue
+from .catalogue import Catalogue, catalogue
 
 _WILDCARD: Final = re.compile(r"[*?]")
 _ARN_PARTS: Final = 6
@@ -168,8 +166,6 @@ class EffectivePermissions:
 
 def _canonical(action: str) -> str:
     """The catalogue's spelling of an action (grants hold those); an unknown action as written."""
-    from .catalogue import catalogue
-
     return catalogue().canonical(action) or action.strip()
 
 
@@ -234,8 +230,6 @@ def _statement_label(policy: str, statement: PolicyStatement, index: int) -> str
 
 
 def _read_policies(policies: Iterable[Policy], what: str = "") -> _Reading:
-    from .catalogue import catalogue
-
     reading = _Reading()
     known = catalogue()
     for policy in policies:
@@ -333,8 +327,6 @@ def _subtract_denies(allowed: list[GrantGroup], denied: list[Denial]) -> list[Gr
 def _union_blocked(denies: list[Denial]) -> frozenset[str]:
     if not denies:
         return frozenset()
-    from .catalogue import catalogue
-
     everything = catalogue().all_actions()
     blocked: set[str] = set()
     for deny in denies:

@@ -44,9 +44,10 @@ class Rule:
     references: tuple[str, ...] = ()
     # Equivalent checks in other tools: {"checkov": (...), "prowler": (...), "kics": (...), "securityhub": (...)}
     anchors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    # Reads and parses the functions' code (not only the inventory): the engine may run it in a separate process
-    # at the same time as the others.
-    reads_code: bool = False
+    # Uses the execution-role analyses (effective permissions, escalation search, who else) that rules share
+    # through memos in ``Inventory.derived``: on large scans these rules run together in one process, the others
+    # in a second one at the same time (engine.py).
+    role_analyses: bool = False
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

@@ -227,6 +227,7 @@ ROLE_PRIVILEGE_ESCALATION = Rule(
         "that denies these actions stops the method even if a policy grants them."
     ),
     check=_check_escalation,
+    role_analyses=True,
     snippets={
         "cloudformation": (
             "Statement:\n"
@@ -313,6 +314,7 @@ ROLE_CREDENTIALS_EXPOSURE = Rule(
         "them."
     ),
     check=_check_credentials,
+    role_analyses=True,
     snippets={
         "cloudformation": (
             "Statement:\n"
@@ -379,6 +381,7 @@ ROLE_DATA_EXFILTRATION = Rule(
         "statements."
     ),
     check=_check_data,
+    role_analyses=True,
     snippets={
         "cloudformation": (
             "Statement:\n"
@@ -460,6 +463,7 @@ ROLE_RESOURCE_EXPOSURE = Rule(
         "kms:CreateGrant)."
     ),
     check=_check_resource_policies,
+    role_analyses=True,
     snippets={
         "cloudformation": (
             "Statement:\n"
@@ -518,6 +522,7 @@ ROLE_INFRASTRUCTURE_MODIFICATION = Rule(
         "need none of these actions: remove them."
     ),
     check=_check_infrastructure,
+    role_analyses=True,
     snippets={
         "cloudformation": (
             "Statement:\n"
