@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 from ..model.findings import Severity
 from ..model.inventory import Function, Inventory, Policy, PolicyDocument, Role
 from .blast_radius import grant_applies
+from .catalogue import catalogue
 
 if TYPE_CHECKING:
     from .effective import EffectivePermissions, Grant
@@ -551,12 +552,21 @@ class _Judge:
         self.inventory = inventory
         self.permissions = permissions
         self.own = permissions.of(role)
+        self._held = self.own.actions(include_conditional=True)
         self._more_privileged: dict[str, bool | None] = {}
+
+    def _holds_all(self, requirements: tuple[Requirement, ...]) -> bool:
+        """Whether every action is granted on some resource: most roles hold few methods' actions, and this
+        set test spares looking at their grants."""
+        known = catalogue()
+        return all((known.canonical(r.action) or r.action) in self._held for r in requirements)
 
     def method(self, method: Method) -> tuple[Escalation | None, list[str]]:
         reasons: list[str] = []
         candidates: list[tuple[Enabler, ...]] = []
         for alternative in method.enabling:
+            if not self._holds_all(alternative):
+                continue  # an action not granted at all: nothing to decide
             enablers, undecided = self._alternative(alternative)
             if enablers is not None:
                 candidates.append(enablers)

@@ -96,14 +96,15 @@ def who_else(inventory: Inventory, capabilities: Capabilities,
     # Administrators may change anything in the account: that is their role, not a grant singling out
     # Lambda, and IAM001 reports it for execution roles. Reporting them on every function would bury the rest.
     candidates = [p for p in candidates if not is_admin(granted[p.key])]
-    in_unit: dict[str, list[Principal]] = {}
-    for principal in sorted(candidates, key=lambda p: not isinstance(p, Group)):  # groups first
+    in_unit: dict[str, list[Principal]] = {}  # in the order findings are reported
+    for principal in candidates:
         in_unit.setdefault(deployment_unit(principal), []).append(principal)
     for fn in targets:
         own_role = inventory.role_of(fn)
         by_group: dict[str, set[str]] = {}
         found: dict[str, list[Capability]] = {}
-        for principal in in_unit.get(deployment_unit(fn), []):
+        neighbours = in_unit.get(deployment_unit(fn), [])
+        for principal in sorted(neighbours, key=lambda p: not isinstance(p, Group)):  # groups first
             if principal is own_role:
                 continue
             held = capabilities(granted[principal.key], fn, inventory)
@@ -113,7 +114,7 @@ def who_else(inventory: Inventory, capabilities: Capabilities,
                 continue
             if held:
                 found[principal.key] = held
-        for principal in candidates:
+        for principal in neighbours:
             if principal.key in found:
                 yield fn, principal, found[principal.key]
 
