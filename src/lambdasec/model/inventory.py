@@ -364,6 +364,18 @@ class Inventory:
     # per scan and kept with the inventory they describe, never in module state.
     derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Collector workers send inventories to the main process: the index and memos are rebuilt there."""
+        state = dict(self.__dict__)
+        state.update(_index={}, _role_users=None, derived={})
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        for name in _BUCKETS:
+            for obj in getattr(self, name):
+                self._index[obj.key] = obj
+
     def add(self, bucket: list[R], obj: R) -> R:
         bucket.append(obj)
         self._index[obj.key] = obj
