@@ -33,18 +33,19 @@ class _Catalog:
     arn_by_name: dict[str, str]
 
 
-def managed_policy(arn_or_name: str) -> ManagedPolicy | None:
+def managed_policy(arn_or_name: str, *, shared: bool = False) -> ManagedPolicy | None:
     """The AWS managed policy named by an ARN (any partition) or a bare name (as SAM ``Policies`` allow).
 
     An ARN must carry the policy's real path (``service-role/`` where AWS uses it): a wrong path names a
     policy that does not exist. Customer managed policy ARNs (an account id instead of ``aws``) give None.
+    A private copy unless ``shared``: callers that only read the document skip the copy (thousands of roles
+    attach the same few policies).
     """
     arn = _canonical_arn(arn_or_name.strip())
     if arn is None:
         return None
     found = _catalog().by_arn.get(arn)
-    # A private copy: the catalog is shared and callers may mutate what they get.
-    return copy.deepcopy(found) if found is not None else None
+    return found if shared or found is None else copy.deepcopy(found)
 
 
 def catalog_as_of() -> str:

@@ -592,7 +592,7 @@ class TemplateCollector:
             return Policy(str(arn), "customer-managed", Unresolved(str(arn), "not a managed policy"), location)
         if isinstance(arn, Unresolved):
             return Policy(arn.expression, "customer-managed", arn, location)
-        known = managed_policy(arn)
+        known = managed_policy(arn, shared=True)  # parse_document only reads it
         if known is not None:
             return Policy(known.name, "aws-managed", parse_document(known.document), location, arn=known.arn)
         is_aws = ":iam::aws:policy/" in arn
@@ -892,7 +892,7 @@ def _references(node: Any, resources: Mapping[str, Any]) -> set[str]:
     stack = [node]
     while stack:
         item = stack.pop()
-        if isinstance(item, Mapping):
+        if isinstance(item, dict):  # template nodes are dicts (LineDict); an ABC check costs 4x more here
             for key, value in item.items():
                 if key == "Ref" and isinstance(value, str) and value in resources:
                     found.add(value)
