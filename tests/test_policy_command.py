@@ -291,3 +291,24 @@ def test_the_terraform_fixture_zip_holds_exactly_the_reviewed_code() -> None:
     with zipfile.ZipFile(fixtures / "orders.zip") as archive:
         assert archive.namelist() == ["app.py"]
         assert archive.read("app.py") == (fixtures / "orders" / "app.py").read_bytes()
+
+
+def test_iam017_evidence_lists_the_first_actions_and_counts_the_rest(tmp_path: Path) -> None:
+    """A role granted whole services holds thousands of unused writes: the evidence lists 100 and counts all."""
+    from lambdasec.iam.catalogue import catalogue
+    from lambdasec.rules.least_privilege import EVIDENCE_LISTED, ROUTINE_WRITES
+
+    template = SHARED_ROLE.replace("Action: [s3:GetObject, sqs:SendMessage, sqs:DeleteQueue]",
+                                   "Action: [s3:GetObject, ec2:*, rds:*]")
+    read = "import boto3\ndef handler(e, c):\n    boto3.client('s3').get_object(Bucket='b', Key='k')\n"
+    _project(tmp_path, {"template.yaml": template, "src/read.py": read, "src/send.py": read})
+    report = lambdasec.scan_paths([tmp_path], rules=["IAM017"], now=FIXTURE_CLOCK)
+    [finding] = report.findings
+    known = catalogue()
+    writes = sorted(a for a in known.expand("ec2:*") | known.expand("rds:*")
+                    if known.access_level(a) == "Write" and a not in ROUTINE_WRITES)  # VPC networking: Lambda's
+    evidence = finding.evidence
+    assert evidence["write_on_unused_services_count"] == len(writes) > EVIDENCE_LISTED
+    assert evidence["write_on_unused_services"] == writes[:EVIDENCE_LISTED]
+    assert evidence["write_on_unused_services_by_service"] == {
+        "ec2": sum(a.startswith("ec2:") for a in writes), "rds": sum(a.startswith("rds:") for a in writes)}

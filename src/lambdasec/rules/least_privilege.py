@@ -40,6 +40,7 @@ ROUTINE_WRITES: Final = frozenset({
 IMPLICIT_SERVICES: Final = frozenset({"kms"})
 WHOLE_SERVICE_MINIMUM: Final = 10  # unused actions of a fully granted service worth reporting
 _LISTED: Final = 5
+EVIDENCE_LISTED: Final = 100  # actions listed in a finding's evidence; the counts cover the rest
 
 
 def _analysed(fn: Function, inventory: Inventory, roots: list[Path]) -> tuple[frozenset[str], frozenset[str], str]:
@@ -164,11 +165,20 @@ def _finding(inventory: Inventory, role: Role, functions: list[Function], unused
     names = sorted(fn.id for fn in functions)
     message = (f"Role {role.id} grants {unused} action(s) the code of {', '.join(names)} never uses, including "
                f"{'; '.join(parts)}")
+    by_service: dict[str, int] = {}
+    for action in untouched_writes:
+        prefix = action.split(":", 1)[0]
+        by_service[prefix] = by_service.get(prefix, 0) + 1
     evidence = {
         "unused_actions": unused,
         "needed_actions": needed,
-        "permissions_management": management,
-        "write_on_unused_services": untouched_writes,
+        "permissions_management": management[:EVIDENCE_LISTED],
+        "permissions_management_count": len(management),
+        # A role granted whole services may hold thousands of these: the first ones, then counts per service
+        # (`lambdasec policy` writes the policy the code needs instead).
+        "write_on_unused_services": untouched_writes[:EVIDENCE_LISTED],
+        "write_on_unused_services_count": len(untouched_writes),
+        "write_on_unused_services_by_service": dict(sorted(by_service.items())),
         "whole_services": {prefix: {"granted": total, "unused": count} for prefix, (total, count) in whole.items()},
     }
     return UNUSED_PERMISSIONS.finding(inventory, role, message, functions=functions, evidence=evidence)
