@@ -145,9 +145,9 @@ PARALLEL_RULES_MIN_FUNCTIONS: Final = 100
 def _run_rules(inventory: Inventory, rules: Sequence[Rule], context: Context, workers: int) -> list[RuleResult]:
     """Every rule's result, in the order of ``rules``.
 
-    On large scans the rules sharing the execution-role analyses run here while a forked process runs the
-    others (the code analysis of IAM017 among them): both halves take about as long, and they share nothing
-    but the (copy-on-write) inventory. Results are the same either way.
+    On large scans the rules judging execution roles (``Rule.role_analyses``) run here while a forked process
+    runs the others (the code analysis of IAM017 among them): both halves take about as long, and they share
+    nothing but the (copy-on-write) inventory. Results are the same either way (tests/test_engine_parallel.py).
     """
     here = [rule for rule in rules if rule.role_analyses]
     apart = [rule for rule in rules if not rule.role_analyses]

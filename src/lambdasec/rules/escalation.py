@@ -45,8 +45,12 @@ _PASS_ROLE = "iam:passrole"  # IAM004 and IAM009 judge it, with the roles it rea
 
 # ---------------------------------------------------------------- shared helpers
 def _roles(inventory: Inventory) -> list[Role]:
-    """Execution roles, except those IAM001 reports as administrators."""
-    return [role for role in _execution_roles(inventory) if not _admin_grants(role)]
+    """Execution roles, except those IAM001 reports as administrators (asked by five rules: found once)."""
+    found: list[Role] | None = inventory.derived.get("non_admin_execution_roles")
+    if found is None:
+        found = inventory.derived["non_admin_execution_roles"] = [
+            role for role in _execution_roles(inventory) if not _admin_grants(role)]
+    return found
 
 
 def _confidence(rule: Rule, role: Role, granted: EffectivePermissions, conditional: bool) -> Confidence:

@@ -216,6 +216,7 @@ ROLE_FULL_ADMIN = Rule(
         "(DynamoDBCrudPolicy, S3ReadPolicy...) give scoped policies for common cases."
     ),
     check=_check_full_admin,
+    role_analyses=True,
     snippets={
         "cloudformation": (
             "FunctionRole:\n"
@@ -320,6 +321,7 @@ ROLE_SERVICE_WILDCARD = Rule(
         "needed, a prefixed wildcard such as s3:Get* is narrower than s3:*."
     ),
     check=_check_service_wildcard,
+    role_analyses=True,
     snippets={
         "cloudformation": (
             "Statement:\n"
@@ -426,6 +428,7 @@ ROLE_WRITE_ANY_RESOURCE = Rule(
         "ARN prefix or by tag with a condition such as aws:ResourceTag."
     ),
     check=_check_write_any_resource,
+    role_analyses=True,
     snippets={
         "cloudformation": (
             "Statement:\n"
@@ -526,6 +529,7 @@ ROLE_PASSROLE_ANY = Rule(
         "lambda.amazonaws.com)."
     ),
     check=_check_passrole_any,
+    role_analyses=True,
     snippets={
         "cloudformation": (
             "Statement:\n"
@@ -604,6 +608,7 @@ ROLE_SHARED = Rule(
         "this by default when a function declares Policies instead of Role."
     ),
     check=_check_shared_role,
+    role_analyses=True,
     snippets={
         "cloudformation": (
             "OrdersFunctionRole:\n"
@@ -710,6 +715,7 @@ ROLE_TRUST_BEYOND_LAMBDA = Rule(
         "workload needs the same permissions, give it its own role instead of sharing the execution role."
     ),
     check=_check_trust_beyond_lambda,
+    role_analyses=True,
     snippets={
         "cloudformation": (
             "AssumeRolePolicyDocument:\n"
@@ -812,6 +818,7 @@ ROLE_CANNOT_WRITE_LOGS = Rule(
         "group."
     ),
     check=_check_cannot_write_logs,
+    role_analyses=True,
     snippets={
         "cloudformation": (
             "FunctionRole:\n"
@@ -879,6 +886,7 @@ ROLE_POLICY_UNRESOLVED = Rule(
         "suppress this finding with a reason once the external policy is reviewed."
     ),
     check=_check_policy_unresolved,
+    role_analyses=True,
     snippets={
         "cloudformation": (
             "FunctionPolicy:\n"
@@ -979,6 +987,7 @@ ROLE_UNKNOWN_ACTION = Rule(
         "statements, test the guardrail with the IAM policy simulator."
     ),
     check=_check_unknown_actions,
+    role_analyses=True,
     snippets={
         "sam": (
             "Policies:\n"
