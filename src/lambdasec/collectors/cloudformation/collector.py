@@ -829,7 +829,7 @@ def _paths(node: Any, prefix: tuple[str, ...] = (), depth: int = 0) -> Iterator[
     """Every property path of a resource, to locate findings on the property they are about."""
     if depth >= MAX_LOCATED_DEPTH:
         return
-    if isinstance(node, Mapping):
+    if isinstance(node, dict):  # template nodes are dicts; the Mapping ABC check is slower
         if len(node) == 1 and next(iter(node)) in ("Ref", "Fn::GetAtt", "Fn::Sub", "Fn::If", "Fn::Join"):
             return
         for key, value in node.items():

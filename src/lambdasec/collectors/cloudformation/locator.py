@@ -146,7 +146,7 @@ def _step(seen: dict[tuple[str, ...], tuple[int, int | None, Any]],
     depth, line, node = seen.get(path[:-1]) or _step(seen, path[:-1])
     segment = path[-1]
     result: tuple[int, int | None, Any] = (depth, line, None)  # the walk stopped here or earlier
-    if isinstance(node, Mapping) and segment in node:
+    if isinstance(node, dict) and segment in node:  # template nodes are dicts; the Mapping ABC is slower
         if isinstance(node, LineDict):
             line = node.key_lines.get(segment, line)
         result = (depth + 1, line, node[segment])
