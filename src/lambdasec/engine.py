@@ -175,6 +175,8 @@ def _run_forked(inventory: Inventory, apart: list[Rule], here: list[Rule],
     pid = os.fork()
     if pid == 0:  # the child: run its rules, send the results, leave without running any exit handler
         try:
+            # Short-lived: a cycle collection would only walk (and copy, page by page) the inherited inventory.
+            gc.disable()
             os.close(read_end)
             payload = pickle.dumps([_run_rule(rule, inventory, context) for rule in apart],
                                    protocol=pickle.HIGHEST_PROTOCOL)
