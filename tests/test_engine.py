@@ -164,3 +164,19 @@ def test_fingerprints_are_unique_within_a_report() -> None:
     fingerprints = [f.fingerprint for f in [*report.findings, *report.suppressed]]
     assert len(fingerprints) > 500
     assert len(set(fingerprints)) == len(fingerprints)
+
+
+def test_rules_may_report_coverage_gaps_once_each(tmp_path: Path) -> None:
+    """A rule that could not read all its input (a package, later) yields a CoverageGap: reported once, exit 3."""
+    import dataclasses
+
+    from lambdasec.engine import ScanSettings, evaluate
+    from lambdasec.model.inventory import CoverageGap, Inventory
+    from lambdasec.model.location import Location
+    from lambdasec.rules.registry import all_rules
+
+    gap = CoverageGap("package", "build/fn.zip: entry ../x skipped (path outside the archive)", Location("t.yaml", 3))
+    rule = dataclasses.replace(all_rules()[0], check=lambda inventory, context: [gap, gap])
+    report = evaluate(Inventory(), [rule, dataclasses.replace(rule, code="ZZZ999")], ScanSettings(now=FIXTURE_CLOCK))
+    assert report.coverage_gaps == [gap]
+    assert report.incomplete and report.findings == []

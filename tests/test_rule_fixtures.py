@@ -93,6 +93,7 @@ def test_fixture(path: Path) -> None:
         assert expected, "a fail fixture needs at least one resource named Fail*"
     for finding in report.findings:
         assert finding.rule_id == code
-        assert finding.location.file.endswith(path.name)
+        # Rules reading code point at the code itself when it is a file in the repository (fixtures/code/...).
+        assert finding.location.file.endswith(path.name) or finding.location.file.startswith("code/")
         assert finding.location.line is not None and finding.location.line > 0
         assert finding.message

@@ -36,6 +36,8 @@ class ScanSettings:
     workers: int = 1  # processes reading files in parallel
     cache_dir: str | None = None  # SAM translation cache (None: none)
     sam_expander: str = "native"  # or "official": always aws-sam-translator
+    # Options for rules from the command line (archive limits, lock file...): over the config file's ones.
+    rule_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 def select_rules(all_rules: Sequence[Rule], only: Iterable[str], skip: Iterable[str]) -> list[Rule]:
@@ -88,7 +90,7 @@ def evaluate(
     roots: Sequence[str] = (),
 ) -> Report:
     now = settings.now or dt.datetime.now(dt.timezone.utc)
-    options: dict[str, Any] = dict(settings.config.rule_options)
+    options: dict[str, Any] = {**settings.config.rule_options, **settings.rule_options}
     inventory.own_accounts |= set(options.get("own_accounts", []))
     context = Context(now=now, options=options, roots=tuple(roots))
     findings: list[Finding] = []
@@ -102,6 +104,9 @@ def evaluate(
         for outcome in outcomes:
             if isinstance(outcome, NotEvaluated):
                 not_evaluated.append(outcome)
+                continue
+            if isinstance(outcome, CoverageGap):  # e.g. a package that could not be fully read
+                gaps.append(outcome)
                 continue
             if outcome.severity < settings.min_severity or outcome.confidence < settings.min_confidence:
                 continue
@@ -229,7 +234,7 @@ def scan(paths: Sequence[Path], settings: ScanSettings) -> Report:
     options = CollectOptions(parameter_values=_parameters(settings.config.parameters), workers=settings.workers,
                              cache_dir=settings.cache_dir, sam_expander=settings.sam_expander)
     with fewer_gc_passes():
-        inventory, scanned = collect(paths, options)
+        inventory, scanned = collect(paths, options, while_waiting=_prepare_rules)
         root = str(paths[0]) if len(paths) == 1 else "."
         # A file is read relative to its directory, a directory relative to itself (collectors/discovery.py).
         roots = [str(path.parent if path.is_file() else path) for path in paths]
@@ -246,6 +251,19 @@ def fewer_gc_passes() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*previous)
+
+
+def _prepare_rules() -> None:
+    """Load what the rules of a large scan need, while collector workers read the files: the IAM action
+    catalogue's services and the code analysers. Loaded before the rules fork in two, it is loaded once instead of
+    once per process. Only an optimization: a failure here is met again, and reported, by the rule itself."""
+    try:
+        from .analysis import function_code, sdk_node, sdk_python  # noqa: F401  (imports are the point)
+        from .iam.catalogue import catalogue
+
+        catalogue().all_actions()
+    except Exception:  # noqa: S110
+        pass
 
 
 def _parameters(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ..model.inventory import CoverageGap, Inventory
@@ -108,7 +108,8 @@ def _may_be_json(path: Path) -> bool:
         return True  # let the readers report it
 
 
-def _results(work: list[Job], workers: int) -> Iterator[tuple[Path, Path, Inventory | None]]:
+def _results(work: list[Job], workers: int,
+             while_waiting: Callable[[], None] | None) -> Iterator[tuple[Path, Path, Inventory | None]]:
     """Inputs are independent: past a few dozen, reading them in worker processes pays for the workers' start."""
     if workers <= 1 or len(work) < PARALLEL_THRESHOLD:
         yield from map(_collect_one, work)
@@ -118,11 +119,19 @@ def _results(work: list[Job], workers: int) -> Iterator[tuple[Path, Path, Invent
 
     context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield from pool.map(_collect_one, work, chunksize=max(1, len(work) // (workers * 8)))
+        results = pool.map(_collect_one, work, chunksize=max(1, len(work) // (workers * 8)))
+        if while_waiting is not None:
+            while_waiting()
+        yield from results
 
 
-def collect(paths: Iterable[Path], options: CollectOptions) -> tuple[Inventory, list[str]]:
-    """The merged inventory of every recognised input, and the list of inputs that were recognised."""
+def collect(paths: Iterable[Path], options: CollectOptions,
+            while_waiting: Callable[[], None] | None = None) -> tuple[Inventory, list[str]]:
+    """The merged inventory of every recognised input, and the list of inputs that were recognised.
+
+    ``while_waiting`` runs in this process while worker processes read the files (only when they do): work the
+    caller will need anyway, done on time that is otherwise spent waiting.
+    """
     inventory = Inventory()
     scanned: list[str] = []
     paths = list(paths)
@@ -131,7 +140,8 @@ def collect(paths: Iterable[Path], options: CollectOptions) -> tuple[Inventory, 
             inventory.coverage_gaps.append(CoverageGap("missing-file", f"path does not exist: {path}",
                                                        Location(str(path))))
     # Results come back in job order, so reports are identical whatever the number of workers.
-    for path, root, found in _results(jobs([p for p in paths if p.exists()], options), options.workers):
+    work = jobs([p for p in paths if p.exists()], options)
+    for path, root, found in _results(work, options.workers, while_waiting):
         if found is None:
             continue
         scanned.append(path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix())

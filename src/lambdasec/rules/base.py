@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model.findings import CATEGORIES, Confidence, Finding, NotEvaluated, Severity
-from ..model.inventory import Function, Inventory, Resource
+from ..model.inventory import CoverageGap, Function, Inventory, Resource
 from ..model.location import Location
 
 
@@ -25,7 +25,9 @@ class Context:
         return self.options.get(name, default)
 
 
-Outcome = Finding | NotEvaluated
+# What a check yields: findings, resources it could not judge, and coverage gaps (input it could not fully read,
+# such as a deployment package; the engine reports them once, and they make the scan incomplete).
+Outcome = Finding | NotEvaluated | CoverageGap
 Check = Callable[[Inventory, Context], Iterable[Outcome]]
 
 
