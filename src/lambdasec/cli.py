@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -77,10 +79,28 @@ def main() -> None:
 @click.option("--sam-expander", type=click.Choice(["native", "official"]), default="native", show_default=True,
               help="Expand SAM with lambdasec's native expander (aws-sam-translator for features it does not "
                    "reproduce) or always with aws-sam-translator.")
+@click.option("--scan-all-files", is_flag=True,
+              help="Look for secrets in third-party files too (unmodified files of installed Python "
+                   "distributions and node_modules packages are skipped by default).")
+@click.option("--lock", "layer_lock", type=click.Path(dir_okay=False, path_type=Path),
+              help="Layer lock file to verify layers against (default: lambdasec.lock in a scanned directory).")
+@click.option("--max-archive-bytes", type=click.IntRange(min=0), metavar="N",
+              help="Uncompressed bytes read from one package or layer (default 1 GiB).")
+@click.option("--max-archive-file-bytes", type=click.IntRange(min=0), metavar="N",
+              help="Bytes read from one file of a package (default 64 MiB).")
+@click.option("--max-archive-ratio", type=click.FloatRange(min=0), metavar="R",
+              help="Compression ratio above which a zip entry is not read (default 100).")
+@click.option("--max-archive-entries", type=click.IntRange(min=0), metavar="N",
+              help="Entries listed in one package (default 100,000).")
+@click.option("--max-archive-depth", type=click.IntRange(min=0), metavar="N",
+              help="Zips inside zips read this deep (default 2).")
 def scan(
     paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None, severity: str | None,
     min_confidence: str | None, rules: tuple[str, ...], skip_rules: tuple[str, ...], config_file: Path | None,
     show_suppressed: bool, quiet: bool, color: str, jobs: int, no_cache: bool, sam_expander: str,
+    scan_all_files: bool, layer_lock: Path | None, max_archive_bytes: int | None,
+    max_archive_file_bytes: int | None, max_archive_ratio: float | None, max_archive_entries: int | None,
+    max_archive_depth: int | None,
 ) -> None:
     """Scan CloudFormation, SAM, Terraform and Serverless Framework files or directories (default: .)."""
     from .collectors.cloudformation.sam_cache import default_cache_dir
@@ -99,6 +119,10 @@ def scan(
             min_confidence=Confidence.parse(min_confidence or config.min_confidence or "low"),
             config=config, workers=jobs or min(os.cpu_count() or 1, 4),
             cache_dir=None if no_cache else str(default_cache_dir()), sam_expander=sam_expander,
+            rule_options=_package_options(config.rule_options, scan_all_files, layer_lock, {
+                "max_total_bytes": max_archive_bytes, "max_file_bytes": max_archive_file_bytes,
+                "max_ratio": max_archive_ratio, "max_entries": max_archive_entries, "max_depth": max_archive_depth,
+            }),
         )
         effective_fail_on = fail_on or config.fail_on or "low"
         if effective_fail_on not in (*SEVERITIES, "none"):
@@ -116,6 +140,24 @@ def scan(
     for gap in report.coverage_gaps if fmt != "table" else ():
         click.echo(f"lambdasec: coverage gap: {gap.location.display()}: {gap.message}", err=True)
     sys.exit(exit_code(report, effective_fail_on))
+
+
+def _package_options(configured: Mapping[str, Any], scan_all_files: bool, layer_lock: Path | None,
+                     limits: Mapping[str, int | float | None]) -> dict[str, Any]:
+    """Options of the package rules from the command line, over the config file's (limits merged key by key)."""
+    from .config import ConfigError
+
+    options: dict[str, Any] = {}
+    if scan_all_files:
+        options["secrets_all_files"] = True
+    if layer_lock is not None:
+        if not layer_lock.is_file():
+            raise ConfigError(f"lock file not found: {layer_lock}")
+        options["layer_lock"] = str(layer_lock)
+    given = {key: value for key, value in limits.items() if value is not None}
+    if given:
+        options["archive_limits"] = {**configured.get("archive_limits", {}), **given}
+    return options
 
 
 @main.command("rules")

@@ -52,8 +52,11 @@ class Config:
     source: str | None = None
 
 
-_RULE_OPTIONS = ("trusted_accounts", "own_accounts", "deprecation_warning_days")
-_KEYS = {"fail_on", "severity", "min_confidence", "rules", "skip_rules", "suppress", "parameters", *_RULE_OPTIONS}
+_RULE_OPTIONS = ("trusted_accounts", "own_accounts", "deprecation_warning_days", "secrets_all_files", "layer_lock")
+# Limits on reading deployment packages and layers (analysis/packages.py, docs/packages.md).
+ARCHIVE_KEYS = ("max_total_bytes", "max_file_bytes", "max_ratio", "max_entries", "max_depth")
+_KEYS = {"fail_on", "severity", "min_confidence", "rules", "skip_rules", "suppress", "parameters", "archive",
+         *_RULE_OPTIONS}
 
 
 def _strings(value: Any, key: str) -> tuple[str, ...]:
@@ -92,6 +95,12 @@ def parse_config(data: Mapping[str, Any], source: str) -> Config:
             rule_options[key] = list(_strings(rule_options[key], key))
     if "deprecation_warning_days" in rule_options and not isinstance(rule_options["deprecation_warning_days"], int):
         raise ConfigError(f"{source}: 'deprecation_warning_days' must be an integer")
+    if "secrets_all_files" in rule_options and not isinstance(rule_options["secrets_all_files"], bool):
+        raise ConfigError(f"{source}: 'secrets_all_files' must be true or false")
+    if "layer_lock" in rule_options and not isinstance(rule_options["layer_lock"], str):
+        raise ConfigError(f"{source}: 'layer_lock' must be a path")
+    if "archive" in data:
+        rule_options["archive_limits"] = _archive_limits(data["archive"], source)
     return Config(
         fail_on=data.get("fail_on"),
         severity=data.get("severity"),
@@ -103,6 +112,21 @@ def parse_config(data: Mapping[str, Any], source: str) -> Config:
         rule_options=rule_options,
         source=source,
     )
+
+
+def _archive_limits(value: Any, source: str) -> dict[str, int | float]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{source}: 'archive' must be a table")
+    unknown = sorted(set(value) - set(ARCHIVE_KEYS))
+    if unknown:
+        raise ConfigError(f"{source}: archive: unknown key(s): {', '.join(unknown)} (known: {', '.join(ARCHIVE_KEYS)})")
+    limits: dict[str, int | float] = {}
+    for key, number in value.items():
+        wanted, kind = ((int, float), "number") if key == "max_ratio" else ((int,), "integer")
+        if isinstance(number, bool) or not isinstance(number, wanted) or number < 0:
+            raise ConfigError(f"{source}: archive.{key} must be a non-negative {kind}")
+        limits[key] = number
+    return limits
 
 
 def load_config(explicit: Path | None, cwd: Path) -> Config:
