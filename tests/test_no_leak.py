@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -44,7 +46,19 @@ Resources:
 """
 
 
-@pytest.mark.parametrize("fmt", ["table", "json", "sarif"])
+def output_formats() -> list[str]:
+    """Every format `lambdasec scan` offers, so a format added later is checked too."""
+    scan = main.commands["scan"]
+    option = next(p for p in scan.params if p.name == "fmt")
+    assert isinstance(option.type, click.Choice)
+    return list(option.type.choices)
+
+
+def test_the_usual_formats_are_checked() -> None:
+    assert {"table", "json", "sarif"} <= set(output_formats())
+
+
+@pytest.mark.parametrize("fmt", output_formats())
 def test_no_output_format_contains_a_full_secret(tmp_path: Path, fmt: str) -> None:
     (tmp_path / "template.yaml").write_text(TEMPLATE)
     result = CliRunner().invoke(main, ["scan", str(tmp_path), "-f", fmt, "--show-suppressed", "--color", "never"])
@@ -52,3 +66,74 @@ def test_no_output_format_contains_a_full_secret(tmp_path: Path, fmt: str) -> No
     assert "SEC001" in result.output and "SEC002" in result.output
     leaked = [secret for secret in SECRETS if secret in result.output]
     assert leaked == []
+
+
+# ---------------------------------------------------------------- secrets planted in code (SEC003)
+AWS_KEY_ID = "AKIA" + "Q3EGRTZ5LMXPWN7K"
+AWS_KEY_SECRET = "k7Rt2/Wq9xZa" + "pL4mN8vB3cX6yH1jG5fD0sA9eT2u"
+CODE_PASSWORD = "k9#Rw2!" + "mQx7z"
+CODE_TOKEN = "f3Kq8Zr2Lm7X" + "v4Tn9Pw1Hs6J"
+PEM_BODY = "MIIEowIBAAKCAQEAwYSiPeJLSi6k8J4xQ2pRt7L" + "mN9vB3cX6yH1jG5fD0sA9eT2uZq8L"
+CODE_SECRETS = [GITHUB_TOKEN, AWS_KEY_ID, AWS_KEY_SECRET, "S3cr3t-Pa55word-9f8e", CODE_PASSWORD, CODE_TOKEN, PEM_BODY]
+
+HANDLER = f"""\
+import os
+
+GITHUB_TOKEN = "{GITHUB_TOKEN}"
+aws_access_key_id = "{AWS_KEY_ID}"
+aws_secret_access_key = "{AWS_KEY_SECRET}"
+DATABASE_URL = "{DB_URL}"
+SMTP_PASSWORD = "{CODE_PASSWORD}"
+SIGNING_KEY = \"\"\"-----BEGIN RSA PRIVATE {"KEY"}-----
+{PEM_BODY}
+-----END RSA PRIVATE {"KEY"}-----\"\"\"
+
+
+def handler(event, context):
+    return os.environ.get("STAGE", "")
+"""
+SETTINGS = f"PAYMENTS_API_TOKEN={CODE_TOKEN}\n"
+
+CODE_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Directory:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: src/
+  Zipped:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: build/orders.zip
+"""
+
+
+@pytest.mark.parametrize("fmt", output_formats())
+def test_no_output_format_contains_a_secret_found_in_code(tmp_path: Path, fmt: str) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(HANDLER)
+    (tmp_path / "src" / "settings.env").write_text(SETTINGS)
+    (tmp_path / "build").mkdir()
+    with zipfile.ZipFile(tmp_path / "build" / "orders.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("app.py", HANDLER)
+        archive.writestr("conf/settings.env", SETTINGS)
+    (tmp_path / "template.yaml").write_text(CODE_TEMPLATE)
+    result = CliRunner().invoke(main, ["scan", str(tmp_path), "-f", fmt, "--rule", "SEC003", "--show-suppressed",
+                                       "--color", "never"])
+    assert result.exit_code == 1, result.output
+    assert result.output.count("SEC003") >= (1 if fmt == "table" else 2 * 6)
+    leaked = [secret for secret in CODE_SECRETS if secret in result.output]
+    assert leaked == []
+
+
+def test_every_planted_code_secret_is_found(tmp_path: Path) -> None:
+    """The leak test above is only meaningful if each planted value was found (and so printed redacted)."""
+    from lambdasec.analysis.code_secrets import scan_text
+
+    kinds = sorted(secret.kind for secret in scan_text(HANDLER, "app.py") + scan_text(SETTINGS, "settings.env"))
+    assert kinds == ["aws-access-key-pair", "database-url-password", "github-token", "password", "private-key",
+                     "token"]

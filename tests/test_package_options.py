@@ -15,7 +15,7 @@ def test_config_file_archive_table_secrets_and_lock(tmp_path: Path) -> None:
     config.write_text('secrets_all_files = true\nlayer_lock = "locks/lambdasec.lock"\n'
                       "[archive]\nmax_total_bytes = 1000\nmax_ratio = 12.5\nmax_depth = 0\n")
     options = load_config(None, tmp_path).rule_options
-    assert options == {"secrets_all_files": True, "layer_lock": "locks/lambdasec.lock",
+    assert options == {"secrets_all_files": True, "layer_lock": str(tmp_path / "locks" / "lambdasec.lock"),
                        "archive_limits": {"max_total_bytes": 1000, "max_ratio": 12.5, "max_depth": 0}}
 
 

@@ -225,3 +225,15 @@ def policy(path: Path, fmt: str, output: Path | None, handler: str | None, funct
         sys.exit(EXIT_USAGE)
     _emit(render(fmt, result), output)
     sys.exit(EXIT_INCOMPLETE if result.incomplete else EXIT_OK)
+
+
+def _register_commands() -> None:
+    """Commands that live in their own modules (light at import: their heavy libraries load when they run)."""
+    from .commands.layers import layers
+    from .commands.sbom import sbom
+
+    main.add_command(sbom)
+    main.add_command(layers)
+
+
+_register_commands()

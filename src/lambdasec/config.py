@@ -97,8 +97,11 @@ def parse_config(data: Mapping[str, Any], source: str) -> Config:
         raise ConfigError(f"{source}: 'deprecation_warning_days' must be an integer")
     if "secrets_all_files" in rule_options and not isinstance(rule_options["secrets_all_files"], bool):
         raise ConfigError(f"{source}: 'secrets_all_files' must be true or false")
-    if "layer_lock" in rule_options and not isinstance(rule_options["layer_lock"], str):
-        raise ConfigError(f"{source}: 'layer_lock' must be a path")
+    if "layer_lock" in rule_options:
+        if not isinstance(rule_options["layer_lock"], str):
+            raise ConfigError(f"{source}: 'layer_lock' must be a path")
+        # Relative to the configuration file, like a path written in any other project file.
+        rule_options["layer_lock"] = str(Path(source).parent / rule_options["layer_lock"])
     if "archive" in data:
         rule_options["archive_limits"] = _archive_limits(data["archive"], source)
     return Config(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..model.inventory import Function
+from ..model.inventory import Function, Resource
 from ..model.location import Location
 from ..model.values import Unresolved, literal
 from .code_source import CodeSource, SourceError, ZipSource, open_source
@@ -126,7 +126,7 @@ def _beside_terraform_file(root: Path, path: str) -> str:
     return path
 
 
-def _root_of(fn: Function, roots: Sequence[Path]) -> Path:
+def _root_of(fn: Resource, roots: Sequence[Path]) -> Path:
     """The scan root of the file declaring ``fn``: the one its location is relative to."""
     for root in roots:
         if fn.location.file and (root / fn.location.file).is_file():
@@ -134,7 +134,7 @@ def _root_of(fn: Function, roots: Sequence[Path]) -> Path:
     return roots[0] if roots else Path(".")
 
 
-def _serverless_directory(fn: Function, root: Path) -> Path | None:
+def _serverless_directory(fn: Resource, root: Path) -> Path | None:
     declared = fn.location.file
     name = posixpath.basename(declared)
     if name in _SERVERLESS_NAMES or name.endswith(tuple("." + n for n in _SERVERLESS_NAMES)):

@@ -61,7 +61,9 @@ def jobs(paths: Iterable[Path], options: CollectOptions) -> list[Job]:
     modules: dict[Path, Path] = {}  # module dir -> scan root
     for path in paths:
         if path.is_file():
-            named_kind = _kind(path) or "document"
+            # A zip named on the command line is a deployment package or layer; zips met while walking a
+            # directory are build outputs that templates name, read through them.
+            named_kind = "package" if path.name.lower().endswith(".zip") else _kind(path) or "document"
             # A .tf file named on its own is a module on its own.
             files = (path,) if named_kind == "terraform" else ()
             out.append((named_kind, path, path.parent, files, options))
@@ -81,6 +83,8 @@ def jobs(paths: Iterable[Path], options: CollectOptions) -> list[Job]:
 
 def _collect_one(job: Job) -> tuple[Path, Path, Inventory | None]:
     kind, path, root, files, options = job
+    if kind == "package":
+        return path, root, _package(path, root)
     if kind == "terraform":
         from .terraform.reader import collect_module
 
@@ -98,6 +102,19 @@ def _collect_one(job: Job) -> tuple[Path, Path, Inventory | None]:
     from .cloudformation.collector import collect_file
 
     return path, root, collect_file(path, root, options)
+
+
+def _package(path: Path, root: Path) -> Inventory:
+    """One CodePackage for a zip given on the command line: its content is read by the rules, like a template's."""
+    from ..model.inventory import CodeLocation, CodePackage
+
+    name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+    inventory = Inventory()
+    inventory.add(inventory.packages, CodePackage(
+        key=f"{name}#package", id=name, type="lambdasec::Package", location=Location(name),
+        content=CodeLocation("local", name), role="unknown",
+    ))
+    return inventory
 
 
 def _may_be_json(path: Path) -> bool:

@@ -125,8 +125,13 @@ class VpcConfig:
 @dataclass
 class CodeLocation:
     kind: str  # "s3" | "inline" | "local" | "image" | "unknown"
-    value: Value | None = None  # s3 uri, local path (relative to the scan root), image uri
+    value: Value | None = None  # s3 uri, local path (relative to the scan root), image uri; inline: the file name
     inline: str | None = None  # CloudFormation Code.ZipFile source
+    # A local path naming one source file that is the whole package (Terraform archive_file `source_file`),
+    # rather than a directory or a zip.
+    single_file: bool = False
+    # Paths or glob patterns left out of a local directory when it is zipped (Terraform archive_file `excludes`).
+    excludes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -187,6 +192,18 @@ class LayerPermission(Resource):
     action: Value = ""
     principal: Value = ""
     organization_id: Value | None = None
+
+
+@dataclass
+class CodePackage(Resource):
+    """A deployment package or layer named directly on the command line (``lambdasec scan layer.zip``).
+
+    No template says what it is: ``role`` is "function", "layer" or "unknown". Its ``type`` is
+    ``lambdasec::Package``.
+    """
+
+    content: CodeLocation = field(default_factory=lambda: CodeLocation("unknown"))
+    role: str = "unknown"
 
 
 @dataclass
@@ -353,6 +370,7 @@ class Inventory:
     log_groups: list[LogGroup] = field(default_factory=list)
     users: list[User] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
+    packages: list[CodePackage] = field(default_factory=list)
     coverage_gaps: list[CoverageGap] = field(default_factory=list)
     # Account ids known to be the scanned account's own (from config or live scans).
     own_accounts: set[str] = field(default_factory=set)
@@ -435,5 +453,5 @@ _BUCKETS = (
     "functions", "roles", "permissions", "function_urls", "layers", "layer_permissions",
     "code_signing_configs", "event_invoke_configs", "event_sources", "api_routes", "subnets", "routes",
     "route_table_associations", "security_groups", "vpc_endpoints", "trails", "guardduty_detectors",
-    "kms_keys", "log_groups", "users", "groups",
+    "kms_keys", "log_groups", "users", "groups", "packages",
 )

@@ -21,6 +21,10 @@ RULE_MODULES = (
     "resilience",
     "attack_paths",
     "least_privilege",
+    "code_secrets",
+    "supply_chain",
+    "dependencies",
+    "layer_lock",
 )
 
 

@@ -124,6 +124,10 @@ class Resolver:
         if name in self.parameter_values:
             return self.parameter_values[name]
         declared = self.parameters.get(name)
+        kind = str(declared.get("Type", "")) if isinstance(declared, Mapping) else ""
+        if kind.startswith("AWS::SSM::Parameter::Value<"):  # the default names an SSM parameter, it is not the value
+            where = declared.get("Default", "") if isinstance(declared, Mapping) else ""
+            return Unresolved(f"!Ref {name}", f"{kind} parameter {where!r}, read from SSM at deploy time")
         if isinstance(declared, Mapping) and "Default" in declared:
             default = declared["Default"]
             if declared.get("Type") == "CommaDelimitedList" or str(declared.get("Type", "")).startswith("List<"):

@@ -15,6 +15,8 @@ from typing import Any
 from ...model.location import Location
 from .loader import LineDict, LineList
 
+# Properties of a generated resource that the SAM source writes under another name.
+_SAM_SPELLINGS = {"Code": ("CodeUri", "InlineCode", "ImageUri"), "Content": ("ContentUri",)}
 _GENERATED_PREFIXES = {
     "AWS::Lambda::Url": (("FunctionUrlConfig",),),
     "AWS::IAM::Role": (("Policies",),),
@@ -88,18 +90,25 @@ class Locator:
         out: dict[str, Location] = {}
         for path in paths:
             best_depth, best_line = -1, None
-            for (prefix, _), seen in zip(candidates, walked, strict=True):
-                depth, line, node = seen.get(path) or _step(seen, path)
-                if depth < len(prefix) or line is None:
-                    continue
-                if depth - len(prefix) > best_depth:
-                    best_depth, best_line = depth - len(prefix), line
+            for written in self._spellings(path):
+                for (prefix, _), seen in zip(candidates, walked, strict=True):
+                    depth, line, node = seen.get(written) or _step(seen, written)
+                    if depth < len(prefix) or line is None:
+                        continue
+                    if depth - len(prefix) > best_depth:
+                        best_depth, best_line = depth - len(prefix), line
             if best_line is None:
                 if not fallback_known:
                     fallback, fallback_known = self.resource(logical_id, resource_type).line, True
                 best_line = fallback
             out[".".join(path)] = Location(self.file, best_line, None, ("Resources", logical_id, "Properties", *path))
         return out
+
+    def _spellings(self, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+        """The path, and in a SAM template how SAM spells it (``Code`` is written ``CodeUri`` or ``InlineCode``)."""
+        if not self._sam_ids or not path or path[0] not in _SAM_SPELLINGS:
+            return [path]
+        return [path, *((spelling, *path[1:]) for spelling in _SAM_SPELLINGS[path[0]])]
 
     def _candidates(self, logical_id: str, path: Sequence[str],
                     resource_type: str) -> list[tuple[tuple[str, ...], Any]]:

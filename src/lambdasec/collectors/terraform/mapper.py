@@ -138,7 +138,10 @@ _PROPERTY_NAMES: dict[str, dict[str, _Node]] = {
         "qualifier": _leaf("Qualifier"),
         "cors": _single("Cors", {"allow_origins": _kept("AllowOrigins"), "allow_methods": _kept("AllowMethods")}),
     },
-    "aws_lambda_layer_version": {"layer_name": _leaf("LayerName"), "compatible_runtimes": _kept("CompatibleRuntimes")},
+    "aws_lambda_layer_version": {
+        "layer_name": _leaf("LayerName"), "compatible_runtimes": _kept("CompatibleRuntimes"),
+        "filename": _leaf("Content"), "s3_bucket": _leaf("Content.S3Bucket"), "s3_key": _leaf("Content.S3Key"),
+    },
     "aws_lambda_layer_version_permission": {
         "layer_name": _leaf("LayerVersionArn"), "action": _leaf("Action"), "principal": _leaf("Principal"),
         "organization_id": _leaf("OrganizationId"),
@@ -371,8 +374,36 @@ class _Mapper:
                 account = block.attributes.get("account_id")
                 if isinstance(account, str) and account.isdigit() and len(account) == 12:
                     self.inventory.own_accounts.add(account)
+            elif block.mode == "data" and block.type == "aws_lambda_layer_version":
+                self._looked_up_layer(block)
         for route in self._api_routes():
             self.inventory.add(self.inventory.api_routes, route)
+
+    def _looked_up_layer(self, block: TfBlock) -> None:
+        """`data "aws_lambda_layer_version"` finds a layer version when Terraform plans, the latest one when it has
+        no `version`. A function's `layers` entry naming its `arn` becomes the ARN it evaluates to, unknown parts as
+        placeholders (the version placeholder names the lookup when it floats), so rules see which layer and which
+        version: `arn:...:layer:deps:4`, or `arn:...:layer:deps:${data.aws_lambda_layer_version.deps.version}`."""
+        a = block.attributes
+        name, version = text(a.get("layer_name")), text(a.get("version"))
+        if version is not None and not isinstance(name, str):
+            return  # a pinned lookup of a layer known only at plan time: nothing more to say than the reference
+        if isinstance(name, str):
+            layer = name if name.startswith("arn:") else (
+                f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:layer:{name}")
+        else:
+            layer = f"${{{block.address}.layer_arn}}"
+        if version is None:
+            arn: Value = Unresolved(f"{layer}:${{{block.address}.version}}",
+                                    f"{block.address} has no version: the latest version when Terraform plans")
+        elif isinstance(version, str) and version.isdigit() and "${" not in layer:
+            arn = f"{layer}:{version}"
+        else:
+            arn = Unresolved(f"{layer}:{version if isinstance(version, str) else '${' + _shown(version) + '}'}",
+                             f"layer version looked up by {block.address} when Terraform plans")
+        for fn in self.inventory.functions:
+            fn.layers = [arn if isinstance(item, ResourceRef) and item.key == block.key and item.attribute == "arn"
+                         else item for item in fn.layers]
 
     def base(self, block: TfBlock) -> dict[str, Any]:
         """The common Resource fields: key, id, type, locations (CloudFormation-style names) and suppressions."""
@@ -495,6 +526,9 @@ class _Mapper:
         if package_type == "Image" or text(a.get("image_uri")) is not None:
             return CodeLocation("image", text(a.get("image_uri")))
         filename = text(a.get("filename"))
+        archive = self.reference_to(block, filename, ("archive_file",), ("output_path",))
+        if archive is not None and getattr(filename, "attribute", "output_path") in ("output_path", None):
+            return _archive_source(archive)
         if filename is not None:
             return CodeLocation("local", _local_path(block, filename))
         bucket, key = text(a.get("s3_bucket")), text(a.get("s3_key"))
@@ -1078,6 +1112,31 @@ def _local_path(block: TfBlock, filename: Value) -> Value:
     # A plan's paths are relative to the directory Terraform ran in: take the plan file's directory.
     directory = posixpath.dirname(origin) if origin.endswith(".json") else origin
     return posixpath.normpath(posixpath.join(directory, filename)) if directory else posixpath.normpath(filename)
+
+
+def _archive_source(archive: TfBlock) -> CodeLocation:
+    """What an `archive_file` zips: its zip only exists after `terraform apply`, its source is here now.
+
+    ``source_dir`` is a directory package, ``source_file`` a one-file package (the file keeps its name in the zip),
+    ``source_content`` (or one ``source`` block) inline code with its file name.
+    """
+    a = archive.attributes
+    source_dir, source_file = text(a.get("source_dir")), text(a.get("source_file"))
+    excludes = values(a.get("excludes"))
+    if source_dir is not None:
+        kept = tuple(item for item in excludes if isinstance(item, str)) if isinstance(excludes, list) else ()
+        return CodeLocation("local", _local_path(archive, source_dir), excludes=kept)
+    if source_file is not None:
+        return CodeLocation("local", _local_path(archive, source_file), single_file=True)
+    content, name = a.get("source_content"), text(a.get("source_content_filename"))
+    sources = nested_all(a, "source")
+    if content is None and len(sources) == 1 and isinstance(sources[0], Mapping):
+        content, name = sources[0].get("content"), text(sources[0].get("filename"))
+    if isinstance(content, str) and isinstance(name, str):
+        return CodeLocation("inline", name, content)
+    shown = archive.address
+    reason = "several source blocks" if len(sources) > 1 else "its content is not known statically"
+    return CodeLocation("local", Unresolved(shown, f"{shown}: {reason}"))
 
 
 def _catalogued(known: ManagedPolicy, location: Location) -> Policy:

@@ -1,0 +1,1 @@
+"""Command-line commands beyond scan, rules and explain (registered in cli.py)."""
