@@ -730,9 +730,11 @@ class DirectoryPackage(Package):
                           relative)
 
         nested: list[tuple[str, int]] = []
-        for directory, dirnames, filenames in os.walk(self.root, onerror=unreadable_directory, followlinks=False):
-            base = Path(directory).relative_to(self.root).as_posix()
-            prefix = "" if base == "." else base + "/"
+        top = os.fspath(self.root)
+        for directory, dirnames, filenames in os.walk(top, onerror=unreadable_directory, followlinks=False):
+            # Plain string operations: pathlib costs more than the listing itself on packages of many files.
+            base = directory[len(top):].lstrip(os.sep).replace(os.sep, "/")
+            prefix = base + "/" if base else ""
             kept = []
             for name in sorted(dirnames):
                 if name in SKIPPED_DIRECTORIES or self._excluded(prefix + name):
@@ -748,7 +750,7 @@ class DirectoryPackage(Package):
                     break
                 if self._excluded(prefix + name):
                     continue
-                added = self._list_file(Path(directory) / name, prefix + name)
+                added = self._list_file(os.path.join(directory, name), prefix + name)
                 if added is not None and name.lower().endswith(ZIP_SUFFIXES):
                     nested.append((added.path, added.size))
             if self._stopped:
@@ -765,7 +767,7 @@ class DirectoryPackage(Package):
         if added is not None and name.lower().endswith(ZIP_SUFFIXES) and not self._stopped:
             self._nested(added.path, added.size, 1)
 
-    def _list_file(self, full: Path, path: str) -> PackageFile | None:
+    def _list_file(self, full: str | Path, path: str) -> PackageFile | None:
         try:
             info = os.lstat(full)
         except OSError as exc:
@@ -871,6 +873,8 @@ class _PackageMemo:
 
     def __init__(self) -> None:
         self.packages: dict[tuple[str, ArchiveLimits], Package | PackageError] = {}
+        # Each rule reading code asks for every target: finding the path again costs a realpath per target.
+        self.by_target: dict[tuple[str, str, ArchiveLimits], Package | PackageError] = {}
         self.open: OrderedDict[int, Package] = OrderedDict()
 
     def used(self, package: Package) -> None:
@@ -888,6 +892,17 @@ def load_package(target: PackageTarget, inventory: Inventory, roots: Sequence[Pa
     memo = inventory.derived.get("packages")
     if not isinstance(memo, _PackageMemo):
         memo = inventory.derived["packages"] = _PackageMemo()
+    target_key = (target.owner.key, target.role, limits)
+    if target_key not in memo.by_target:
+        memo.by_target[target_key] = _load(target, inventory, roots, limits, memo)
+    package = memo.by_target[target_key]
+    if isinstance(package, Package):
+        memo.used(package)
+    return package
+
+
+def _load(target: PackageTarget, inventory: Inventory, roots: Sequence[Path], limits: ArchiveLimits,
+          memo: _PackageMemo) -> Package | PackageError:
     found = _locate(target, roots)
     if isinstance(found, PackageError):
         return found

@@ -299,7 +299,6 @@ FUNCTION_MODIFIABLE = Rule(
         "each principal must pass, with the iam:PassedToService condition."
     ),
     check=_check_modifiable,
-    role_analyses=True,
     snippets={
         "cloudformation": (
             "DeployPolicy:\n"
@@ -371,7 +370,6 @@ FUNCTION_CONFIG_READABLE = Rule(
         "rather than '*'; lambda:ListFunctions is enough for inventories."
     ),
     check=_check_config_readable,
-    role_analyses=True,
     snippets={
         "cloudformation": (
             "Function:\n"
@@ -437,7 +435,6 @@ INTERNET_REACHABLE_PRIVILEGED = Rule(
         "buckets and secrets the function uses."
     ),
     check=_check_toxic_combination,
-    role_analyses=True,
     snippets={
         "cloudformation": (
             "FunctionUrl:\n"

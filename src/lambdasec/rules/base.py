@@ -46,11 +46,9 @@ class Rule:
     references: tuple[str, ...] = ()
     # Equivalent checks in other tools: {"checkov": (...), "prowler": (...), "kics": (...), "securityhub": (...)}
     anchors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    # Judges the execution roles' policies (the identity rules but IAM017, which reads code). They share
-    # analyses memoized in ``Inventory.derived`` (effective permissions, escalation searches, which roles are
-    # administrators), so on large scans they run together in one process and the others in a second one at the
-    # same time (engine.py); the two halves take about as long on the benchmark corpus.
-    role_analyses: bool = False
+    # Reads the functions' code and layers (packages on disk), not only the inventory: on large scans these rules
+    # run in a forked process while the others run in this one (engine.py); both halves take about as long.
+    reads_code: bool = False
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

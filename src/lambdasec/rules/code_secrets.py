@@ -157,6 +157,7 @@ CODE_PLAINTEXT_SECRET = Rule(
         "already provides temporary credentials."
     ),
     check=_check_code_secrets,
+    reads_code=True,
     snippets={
         "cloudformation": (
             "ApiKeySecret:\n"

@@ -233,6 +233,7 @@ NODE_LOCK_MISMATCH = Rule(
         "must change, change it through npm so the lock records it."
     ),
     check=_check_node_lock,
+    reads_code=True,
     snippets={
         "cloudformation": (
             "OrdersFunction:\n"
@@ -297,6 +298,7 @@ LAYER_EXTENSION = Rule(
         "reason for each extension that was reviewed."
     ),
     check=_check_layer_extension,
+    reads_code=True,
     snippets={
         "cloudformation": (
             "TelemetryLayer:\n"

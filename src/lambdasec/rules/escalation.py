@@ -231,7 +231,6 @@ ROLE_PRIVILEGE_ESCALATION = Rule(
         "that denies these actions stops the method even if a policy grants them."
     ),
     check=_check_escalation,
-    role_analyses=True,
     snippets={
         "cloudformation": (
             "Statement:\n"
@@ -318,7 +317,6 @@ ROLE_CREDENTIALS_EXPOSURE = Rule(
         "them."
     ),
     check=_check_credentials,
-    role_analyses=True,
     snippets={
         "cloudformation": (
             "Statement:\n"
@@ -385,7 +383,6 @@ ROLE_DATA_EXFILTRATION = Rule(
         "statements."
     ),
     check=_check_data,
-    role_analyses=True,
     snippets={
         "cloudformation": (
             "Statement:\n"
@@ -467,7 +464,6 @@ ROLE_RESOURCE_EXPOSURE = Rule(
         "kms:CreateGrant)."
     ),
     check=_check_resource_policies,
-    role_analyses=True,
     snippets={
         "cloudformation": (
             "Statement:\n"
@@ -526,7 +522,6 @@ ROLE_INFRASTRUCTURE_MODIFICATION = Rule(
         "need none of these actions: remove them."
     ),
     check=_check_infrastructure,
-    role_analyses=True,
     snippets={
         "cloudformation": (
             "Statement:\n"

@@ -216,7 +216,6 @@ ROLE_FULL_ADMIN = Rule(
         "(DynamoDBCrudPolicy, S3ReadPolicy...) give scoped policies for common cases."
     ),
     check=_check_full_admin,
-    role_analyses=True,
     snippets={
         "cloudformation": (
             "FunctionRole:\n"
@@ -321,7 +320,6 @@ ROLE_SERVICE_WILDCARD = Rule(
         "needed, a prefixed wildcard such as s3:Get* is narrower than s3:*."
     ),
     check=_check_service_wildcard,
-    role_analyses=True,
     snippets={
         "cloudformation": (
             "Statement:\n"
@@ -428,7 +426,6 @@ ROLE_WRITE_ANY_RESOURCE = Rule(
         "ARN prefix or by tag with a condition such as aws:ResourceTag."
     ),
     check=_check_write_any_resource,
-    role_analyses=True,
     snippets={
         "cloudformation": (
             "Statement:\n"
@@ -529,7 +526,6 @@ ROLE_PASSROLE_ANY = Rule(
         "lambda.amazonaws.com)."
     ),
     check=_check_passrole_any,
-    role_analyses=True,
     snippets={
         "cloudformation": (
             "Statement:\n"
@@ -608,7 +604,6 @@ ROLE_SHARED = Rule(
         "this by default when a function declares Policies instead of Role."
     ),
     check=_check_shared_role,
-    role_analyses=True,
     snippets={
         "cloudformation": (
             "OrdersFunctionRole:\n"
@@ -715,7 +710,6 @@ ROLE_TRUST_BEYOND_LAMBDA = Rule(
         "workload needs the same permissions, give it its own role instead of sharing the execution role."
     ),
     check=_check_trust_beyond_lambda,
-    role_analyses=True,
     snippets={
         "cloudformation": (
             "AssumeRolePolicyDocument:\n"
@@ -818,7 +812,6 @@ ROLE_CANNOT_WRITE_LOGS = Rule(
         "group."
     ),
     check=_check_cannot_write_logs,
-    role_analyses=True,
     snippets={
         "cloudformation": (
             "FunctionRole:\n"
@@ -886,7 +879,6 @@ ROLE_POLICY_UNRESOLVED = Rule(
         "suppress this finding with a reason once the external policy is reviewed."
     ),
     check=_check_policy_unresolved,
-    role_analyses=True,
     snippets={
         "cloudformation": (
             "FunctionPolicy:\n"
@@ -987,7 +979,6 @@ ROLE_UNKNOWN_ACTION = Rule(
         "statements, test the guardrail with the IAM policy simulator."
     ),
     check=_check_unknown_actions,
-    role_analyses=True,
     snippets={
         "sam": (
             "Policies:\n"

@@ -174,6 +174,7 @@ LAYER_NOT_LOCKED = Rule(
         "remove it from the function."
     ),
     check=_check_not_locked,
+    reads_code=True,
     snippets={"cloudformation": _LOCK_SNIPPET, "sam": _LOCK_SNIPPET, "terraform": _LOCK_SNIPPET},
     references=_REFERENCES,
     anchors={"checkov": (), "prowler": (), "kics": (), "securityhub": ()},
@@ -199,6 +200,7 @@ LAYER_LOCK_MISMATCH = Rule(
         "otherwise restore the locked version or content and investigate how it changed."
     ),
     check=_check_lock_mismatch,
+    reads_code=True,
     snippets={"cloudformation": _LOCK_SNIPPET, "sam": _LOCK_SNIPPET, "terraform": _LOCK_SNIPPET},
     references=_REFERENCES,
     anchors={"checkov": (), "prowler": (), "kics": (), "securityhub": ()},

@@ -209,6 +209,7 @@ UNUSED_PERMISSIONS = Rule(
         "role per function so each role can be reduced to its own function's needs."
     ),
     check=_check_unused_permissions,
+    reads_code=True,
     snippets={
         "cloudformation": (
             "OrdersFunctionRole:\n"

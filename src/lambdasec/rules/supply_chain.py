@@ -131,6 +131,7 @@ TAMPERED_DEPENDENCY = Rule(
         "belongs in a fork published as its own distribution, with its own version and RECORD."
     ),
     check=_check_tampered_dependencies,
+    reads_code=True,
     snippets={
         "cloudformation": (
             "# Build the package from hash-pinned requirements in a clean directory, then upload it:\n"
