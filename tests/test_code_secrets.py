@@ -308,9 +308,16 @@ def test_sec003_scans_third_party_files_when_asked(tmp_path: Path) -> None:
     vendor(tmp_path / "src", "authlib", "1.0", {"authlib/keys.py": f'DEMO = "{GITHUB}"\n'})
     (tmp_path / "src" / "app.py").write_text("import authlib\n")
     (tmp_path / "template.yaml").write_text(SAM.format(functions=sam_function("Orders", "src/")))
-    assert run(tmp_path).findings == []
-    (finding,) = run(tmp_path, secrets_all_files=True).findings
+    skipped = run(tmp_path)
+    assert skipped.findings == []
+    # What was not searched is said, even when nothing was found.
+    assert [(n.rule_id, n.resource_id, n.reason) for n in skipped.not_evaluated] == [(
+        "SEC003", "Orders", "src: 3 file(s) (0.3 KiB) of unmodified installed third-party packages were not searched "
+        "for secrets (--scan-all-files searches them)")]
+    everything = run(tmp_path, secrets_all_files=True)
+    (finding,) = everything.findings
     assert finding.location.file == "src/authlib/keys.py"
+    assert everything.not_evaluated == []
 
 
 # ---------------------------------------------------------------- the issue's proof: a realistic package

@@ -68,7 +68,9 @@ def test_example_findings_are_exactly_the_planted_ones() -> None:
     report = lambdasec.scan_paths([REPO / "examples" / "sam-app"], now=FIXTURE_CLOCK)
     assert report.coverage_gaps == []
     # IAM017 reads each function's code: the thumbnailer ships as a container image, which a static scan cannot read.
-    assert [(n.rule_id, n.resource_id) for n in report.not_evaluated] == [("IAM017", "ThumbnailerRole")]
+    # SEC003 says which vendored files it left unread (the layer's unmodified distribution files).
+    assert [(n.rule_id, n.resource_id) for n in report.not_evaluated] == [
+        ("IAM017", "ThumbnailerRole"), ("SEC003", "SharedDepsLayerc271d50fc1")]
     assert Counter((f.rule_id, f.resource_id) for f in report.findings) == EXPECTED
     clean = {"OrdersProcessorFunction", "PaymentsReconcilerFunction"}
     assert [f for f in report.findings if clean & set(f.functions)] == []

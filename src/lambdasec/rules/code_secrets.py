@@ -79,6 +79,15 @@ def _check_code_secrets(inventory: Inventory, context: Context) -> Iterator[Outc
             ordinal = ordinals.get((secret.path, secret.kind), 0)
             ordinals[(secret.path, secret.kind)] = ordinal + 1
             yield _finding(inventory, item, scan, secret, ordinal)
+        if scan.files_skipped_third_party:  # say what was left unread, clean package or not
+            yield CODE_PLAINTEXT_SECRET.not_evaluated(item.targets[0].owner, (
+                f"{item.package.label}: {scan.files_skipped_third_party} file(s) "
+                f"({_size(scan.bytes_skipped_third_party)}) of unmodified installed third-party packages were not "
+                "searched for secrets (--scan-all-files searches them)"))
+
+
+def _size(count: int) -> str:
+    return f"{count / (1 << 20):.1f} MiB" if count >= 1 << 20 else f"{count / 1024:.1f} KiB"
 
 
 def _finding(inventory: Inventory, shared: SharedPackage, scan: CodeSecretsScan, secret: CodeSecret,
