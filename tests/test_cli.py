@@ -131,3 +131,13 @@ def test_json_report_matches_the_published_schema(tmp_path: Path) -> None:
     assert code == 3
     assert [e.message for e in Draft202012Validator(schema).iter_errors(report)] == []
     assert report["suppressed"] and report["coverage_gaps"] and report["findings"]
+
+
+def test_scan_does_not_import_the_other_commands(tmp_path: Path) -> None:
+    """`lambdasec scan` start-up stays light: `sbom` and `layers` load only when they run (or for --help)."""
+    (tmp_path / "template.yaml").write_text("Resources: {}\n")
+    code = ("import sys\nfrom lambdasec.cli import main\ntry:\n    main(['scan', sys.argv[1], '-q'])\n"
+            "except SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('lambdasec.commands.', 'cyclonedx'))))\n")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -105,7 +105,8 @@ def test_unsupported_features_fall_back_to_the_translator(tmp_path: Path, extra:
 
 def test_other_serverless_resource_types_fall_back(tmp_path: Path) -> None:
     path = tmp_path / "template.yaml"
-    path.write_text(SAM_HEAD + FUNCTION + "  Table:\n    Type: AWS::Serverless::SimpleTable\n")
+    path.write_text(SAM_HEAD + FUNCTION + "  Machine:\n    Type: AWS::Serverless::StateMachine\n"
+                    "    Properties:\n      Definition: {StartAt: A, States: {A: {Type: Pass, End: true}}}\n")
     assert expand(_prepared(path)) is None
     inventory = collect_file(path, tmp_path, CollectOptions())
     assert inventory is not None and [f.id for f in inventory.functions] == ["Fn"]

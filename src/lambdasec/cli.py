@@ -47,7 +47,26 @@ def exit_code(report: object, fail_on: str) -> int:
     return EXIT_FINDINGS if any(f.severity >= threshold for f in report.findings) else EXIT_OK
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Commands kept in their own modules are imported only when they run (or for --help): `lambdasec scan`
+    does not pay for them."""
+
+    _elsewhere = {"sbom": ("lambdasec.commands.sbom", "sbom"), "layers": ("lambdasec.commands.layers", "layers")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._elsewhere})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self._elsewhere:
+            import importlib
+
+            module, name = self._elsewhere[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), name)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lambdasec")
 def main() -> None:
     """lambdasec: find, explain and fix the security weaknesses of AWS Lambda functions."""
@@ -226,14 +245,3 @@ def policy(path: Path, fmt: str, output: Path | None, handler: str | None, funct
     _emit(render(fmt, result), output)
     sys.exit(EXIT_INCOMPLETE if result.incomplete else EXIT_OK)
 
-
-def _register_commands() -> None:
-    """Commands that live in their own modules (light at import: their heavy libraries load when they run)."""
-    from .commands.layers import layers
-    from .commands.sbom import sbom
-
-    main.add_command(sbom)
-    main.add_command(layers)
-
-
-_register_commands()

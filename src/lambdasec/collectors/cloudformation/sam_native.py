@@ -56,6 +56,9 @@ _LAYER_HANDLED = frozenset({"LayerName", "Description", "ContentUri", "Compatibl
 _API_HANDLED = frozenset({"StageName", "Auth", "MethodSettings", "TracingEnabled", "Cors", "Name", "Description",
                           "EndpointConfiguration", "AccessLogSetting", "Variables"})
 _RESOURCE_ATTRIBUTES = ("Condition", "DeletionPolicy", "UpdateReplacePolicy")
+_TABLE_HANDLED = frozenset({"PointInTimeRecoverySpecification", "PrimaryKey", "ProvisionedThroughput", "TableName",
+                            "Tags", "SSESpecification"})
+_KEY_TYPES = {"String": "S", "Number": "N", "Binary": "B"}
 _INTRINSIC = re.compile(r"^(Ref|Condition|Fn::[A-Za-z]+)$")
 _CORS_KEYS = frozenset({"AllowOrigin", "AllowMethods", "AllowHeaders", "MaxAge", "AllowCredentials"})
 
@@ -182,7 +185,8 @@ class _Expansion:
                 raise Unsupported("resource shape")
             kind = resource["Type"]
             if kind.startswith("AWS::Serverless::") and kind not in (
-                    "AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::Serverless::Api"):
+                    "AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::Serverless::Api",
+                    "AWS::Serverless::SimpleTable"):
                 raise Unsupported(kind)
         # The translator's order: plain resources first, then functions, APIs and the other SAM resources.
         for logical_id, resource in self.source.items():
@@ -203,10 +207,43 @@ class _Expansion:
         for logical_id, resource in self.source.items():
             if resource["Type"] == "AWS::Serverless::LayerVersion":
                 self.layer(logical_id, resource)
+            elif resource["Type"] == "AWS::Serverless::SimpleTable":
+                self.simple_table(logical_id, resource)
         self.apply_bucket_notifications()
         out = {k: copy.deepcopy(v) for k, v in self.template.items() if k not in ("Transform", "Globals", "Resources")}
         out["Resources"] = self.out
         return _rename_refs(out, self.renamed)
+
+    # ------------------------------------------------------------------ tables
+    def simple_table(self, logical_id: str, resource: Mapping[str, Any]) -> None:
+        """An AWS::DynamoDB::Table keyed on one attribute (``id``, a string, unless PrimaryKey says otherwise),
+        on-demand unless ProvisionedThroughput is given; same logical id."""
+        props = _mapping(resource.get("Properties", {}), f"{logical_id}.Properties")
+        if set(props) - _TABLE_HANDLED or set(resource) - {"Type", "Properties", "DependsOn", *_RESOURCE_ATTRIBUTES}:
+            raise Unsupported(f"{logical_id} property")
+        key = props.get("PrimaryKey")
+        if key is None:
+            attribute = {"AttributeName": "id", "AttributeType": "S"}
+        elif isinstance(key, Mapping) and isinstance(key.get("Name"), str) and key.get("Type") in _KEY_TYPES:
+            attribute = {"AttributeName": key["Name"], "AttributeType": _KEY_TYPES[key["Type"]]}
+        else:
+            raise Unsupported(f"{logical_id}.PrimaryKey")  # the translator reports what is wrong with it
+        tags = props.get("Tags")
+        if tags is not None and not isinstance(tags, Mapping) or _has_intrinsic(tags):
+            raise Unsupported(f"{logical_id}.Tags")
+        properties: dict[str, Any] = {"AttributeDefinitions": [attribute],
+                                      "KeySchema": [{"AttributeName": attribute["AttributeName"], "KeyType": "HASH"}]}
+        for name in ("PointInTimeRecoverySpecification", "ProvisionedThroughput", "SSESpecification", "TableName"):
+            if props.get(name):
+                properties[name] = copy.deepcopy(props[name])
+        if not props.get("ProvisionedThroughput"):
+            properties["BillingMode"] = "PAY_PER_REQUEST"
+        if tags:
+            properties["Tags"] = [{"Key": k, "Value": "" if v is None else copy.deepcopy(v)} for k, v in tags.items()]
+        table: dict[str, Any] = {"Type": "AWS::DynamoDB::Table"}
+        table.update({k: copy.deepcopy(resource[k]) for k in ("DependsOn", *_RESOURCE_ATTRIBUTES) if k in resource})
+        table["Properties"] = properties
+        self.out[logical_id] = table
 
     # ------------------------------------------------------------------ layers
     def layer(self, logical_id: str, resource: Mapping[str, Any]) -> None:
