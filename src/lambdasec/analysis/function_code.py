@@ -151,17 +151,19 @@ def code_prefix(code: FunctionCode) -> str:
 
 def analyse(code: FunctionCode, *, prefix: str = "") -> CodeAnalysis:
     """The SDK calls of a located function's code (Python and/or JavaScript by its runtime)."""
-    from .sdk_node import analyse_node
-    from .sdk_python import analyse_python
-
     analysis = CodeAnalysis()
     if code.source is None:
         return analysis
     for source_error in code.source.skipped:
         analysis.notes.append(CodeNote("skipped-file", source_error, _where(code)))
+    # Each analyser is imported only for code in its language (the JavaScript one loads tree-sitter).
     if code.language in (None, "python"):
+        from .sdk_python import analyse_python
+
         analysis.extend(analyse_python(code.source, code.handler if code.language else None, prefix))
     if code.language in (None, "javascript"):
+        from .sdk_node import analyse_node
+
         analysis.extend(analyse_node(code.source, code.handler if code.language else None, prefix))
     return analysis.sorted()
 

@@ -201,7 +201,12 @@ def _alternatives(formats: tuple[_Format, ...]) -> tuple[str, ...]:
 
 
 _ALTERNATIVES = _alternatives(_FORMATS)
-_COMBINED = re.compile("|".join(_ALTERNATIVES))
+
+
+@cache
+def _combined() -> re.Pattern[str]:
+    """Every format in one expression, compiled on first use (tens of milliseconds: not at import)."""
+    return re.compile("|".join(_ALTERNATIVES))
 
 
 @dataclass(frozen=True)
@@ -294,7 +299,7 @@ def provider_hit(found: re.Match[str]) -> ProviderHit | None:
 
 def _provider_match(text: str) -> SecretMatch | None:
     best: SecretMatch | None = None
-    for found in _COMBINED.finditer(text):
+    for found in _combined().finditer(text):
         match = _format_match(found)
         if match and (best is None or match.confidence > best.confidence):
             best = match

@@ -35,13 +35,15 @@ class _LockCheck:
 
 
 def _lock_check(inventory: Inventory, context: Context) -> _LockCheck:
-    from ..analysis.packages import limits_from_options
-
     explicit = context.option("layer_lock", None)
+    if not explicit and not any(fn.layers for fn in inventory.functions):
+        return _LockCheck()  # no layer to verify: spare a single-template scan the lock machinery's imports
     roots = tuple(Path(root) for root in context.roots) or (Path("."),)
     memo_key = f"layer_lock|{explicit}|{'|'.join(map(str, roots))}"
     memo = inventory.derived.get(memo_key)
     if not isinstance(memo, _LockCheck):
+        from ..analysis.packages import limits_from_options
+
         memo = inventory.derived[memo_key] = _compare(inventory, roots, explicit, limits_from_options(context.options))
     return memo
 
