@@ -70,6 +70,11 @@ class _Commands(click.Group):
 @click.version_option(__version__, prog_name="lambdasec")
 def main() -> None:
     """lambdasec: find, explain and fix the security weaknesses of AWS Lambda functions."""
+    # One command per process, building many long-lived objects from its first import on (modules, templates,
+    # the inventory): the cycle collector's default pace would walk them again and again (engine.fewer_gc_passes).
+    import gc
+
+    gc.set_threshold(100_000, 50, 100)
 
 
 @main.command()
