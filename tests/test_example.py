@@ -74,6 +74,7 @@ def test_example_findings_are_exactly_the_planted_ones() -> None:
     assert Counter((f.rule_id, f.resource_id) for f in report.findings) == EXPECTED
     clean = {"OrdersProcessorFunction", "PaymentsReconcilerFunction"}
     assert [f for f in report.findings if clean & set(f.functions)] == []
+    assert report.affected_function_count == 5  # findings located in code count their function once
     # Findings about code point at the code itself: the secret's line, the tampered file.
     in_code = {(f.rule_id, f.location.file, f.location.line) for f in report.findings
                if f.rule_id in ("SEC003", "INT008")}

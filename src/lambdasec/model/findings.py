@@ -113,5 +113,6 @@ class Report:
 
     @property
     def affected_function_count(self) -> int:
-        """Distinct functions with a finding; ids repeat across files, so the file is part of the identity."""
-        return len({(f.location.file or f.location.arn, fn) for f in self.findings for fn in f.functions})
+        """Distinct functions with a finding, by inventory key: ids repeat across files, and a finding about code
+        is located in the code, not in the template declaring the function."""
+        return len({key for f in self.findings for key in f.function_keys})
