@@ -29,13 +29,12 @@ from typing import Any, Final
 from ..model.location import Location
 from . import sdk_models
 from .code_source import CodeSource, source_files
-from .sdk_calls import CodeAnalysis, CodeNote, EnvRef, Opaque, ParamValue, SdkCall, Seq, Struct, Text, join_texts
-from .sdk_python import MAX_CONTEXTS, MAX_DEPTH, MAX_STEPS, kept_contexts
+from .sdk_calls import CodeAnalysis, EnvRef, Opaque, ParamValue, SdkCall, Seq, Struct, Text, join_texts
+from .sdk_program import MAX_CONTEXTS, MAX_DEPTH, Program, sdk_reaching
 
 _SUFFIXES: Final = (".js", ".mjs", ".cjs")
 _SDK_MARKER: Final = re.compile(r"aws-sdk")
 _LOCAL_IMPORT: Final = re.compile(r"""(?:require\s*\(\s*|from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}/[^'"]+)['"]""")
-_PASSES: Final = 3
 
 
 # ---------------------------------------------------------------- abstract values
@@ -171,10 +170,6 @@ class Frame:
     called: set[int] = field(default_factory=set)
 
 
-class _Budget(Exception):
-    pass
-
-
 @functools.cache
 def _parser() -> Any:
     import tree_sitter
@@ -188,37 +183,14 @@ def analyse_node(source: CodeSource, handler: str | None = None, prefix: str = "
     return _Program(source, prefix).run(handler)
 
 
-class _Program:
+class _Program(Program):
     def __init__(self, source: CodeSource, prefix: str) -> None:
-        self.source = source
-        self.prefix = prefix
-        self.analysis = CodeAnalysis(languages={"javascript"})
         self.files = {path for path in source_files(source, _SUFFIXES)}
         self.texts: dict[str, bytes | None] = {}
         self.modules: dict[str, Module | None] = {}
-        self.handler: str | None = None
-        self.state_version = 0
-        self.steps = 0
-        self._reset()
-
-    def _reset(self) -> None:
-        self.calls: dict[int, list[SdkCall]] = {}
-        self.children: dict[int, set[int]] = {}
-        self.context_ids: dict[tuple[Any, ...], int] = {}
-        self.results: dict[int, Value] = {}
-        self.per_function: dict[str, int] = {}
-        self.edges: dict[str, set[str]] = {}
-        self.root_contexts: dict[str, int] = {}
-        self.depth_cut: set[str] = set()  # functions a call chain reached too deep to follow
-        self.module_contexts: list[int] = []
+        super().__init__(source, prefix, "javascript")
 
     # ------------------------------------------------------------ files
-    def _shown(self, path: str) -> str:
-        return f"{self.prefix}{path}"
-
-    def note(self, kind: str, message: str, location: Location) -> None:
-        self.analysis.notes.append(CodeNote(kind, message, location))
-
     def text(self, path: str) -> bytes | None:
         if path not in self.texts:
             data = self.source.read(path)
@@ -287,35 +259,13 @@ class _Program:
             found = {self.resolve(path, spec) for spec in _LOCAL_IMPORT.findall(text)}
             imports[path] = {target for target in found if target is not None}
             queue.extend(imports[path] - imports.keys())
-        relevant = {p for p in imports if _SDK_MARKER.search((self.text(p) or b"").decode("utf-8", "replace"))}
-        changed = True
-        while changed:
-            changed = False
-            for path, targets in imports.items():
-                if path not in relevant and targets & relevant:
-                    relevant.add(path)
-                    changed = True
+        relevant = sdk_reaching(imports, {p for p in imports
+                                          if _SDK_MARKER.search((self.text(p) or b"").decode("utf-8", "replace"))})
         if handler:
             relevant.update(entries)
         return sorted(relevant)
 
     # ------------------------------------------------------------ the run
-    def run(self, handler: str | None) -> CodeAnalysis:
-        self.handler = handler
-        scope = self._scope(handler)
-        try:
-            for _ in range(_PASSES):
-                version = self.state_version
-                self._pass(scope)
-                if self.state_version == version:
-                    break
-        except _Budget:
-            self.note("budget", f"analysis stopped after {MAX_STEPS} steps: some calls may be missing",
-                      Location(self.source.label))
-        for context in self._kept_contexts():
-            self.analysis.calls.extend(self.calls.get(context, ()))
-        return self.analysis.sorted()
-
     def _pass(self, scope: list[str]) -> None:
         self._reset()
         for module in self.modules.values():
@@ -346,19 +296,6 @@ class _Program:
                 found = module.exports.get(name, module.scope.get(name))
                 return found if isinstance(found, Func) else None
         return None
-
-    def _kept_contexts(self) -> set[int]:
-        return kept_contexts(self.root_contexts, self.module_contexts, self.edges, self.children, self.depth_cut)
-
-    def step(self) -> None:
-        self.steps += 1
-        if self.steps > MAX_STEPS:
-            raise _Budget
-
-    def _new_context(self, key: tuple[Any, ...]) -> int:
-        context = len(self.context_ids) + 1
-        self.context_ids[key] = context
-        return context
 
     def execute_module(self, module: Module) -> None:
         if module.executed or module.executing:

@@ -24,23 +24,20 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ..model.location import Location
 from . import sdk_models
 from .code_source import CodeSource, source_files, third_party_roots
-from .sdk_calls import CodeAnalysis, CodeNote, EnvRef, Opaque, ParamValue, SdkCall, Seq, Struct, Text, join_texts
+from .sdk_calls import CodeAnalysis, EnvRef, Opaque, ParamValue, SdkCall, Seq, Struct, Text, join_texts
+from .sdk_program import MAX_CONTEXTS, MAX_DEPTH, Program, sdk_reaching
 
 _SDK_MARKER: Final = re.compile(rb"\b(?:boto3|botocore|aioboto3|aiobotocore)\b")
 _IMPORT_LINE: Final = re.compile(
     r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)|import[ \t]+([^\n#;]+))", re.MULTILINE)
 _SDK_ROOTS: Final = frozenset({"boto3", "botocore", "aioboto3", "aiobotocore", "s3transfer"})
-MAX_DEPTH: Final = 40  # nested calls followed into functions
-MAX_CONTEXTS: Final = 12  # distinct argument sets analysed per function; more share unknown arguments
-MAX_STEPS: Final = 200_000  # statements interpreted per analysis (a guard against pathological code)
-_PASSES: Final = 3  # whole-program passes while attributes and globals keep changing
 
 
 # ---------------------------------------------------------------- abstract values
@@ -196,10 +193,6 @@ class Frame:
     qualname: str = ""  # of the function being analysed
 
 
-class _Budget(Exception):
-    """The analysis ran out of steps: what was found so far is kept, with a note."""
-
-
 # ---------------------------------------------------------------- entry point
 def analyse_python(source: CodeSource, handler: str | None = None, prefix: str = "") -> CodeAnalysis:
     """The boto3 calls of the Python code in ``source``; ``handler`` (``app.lambda_handler``) narrows the analysis
@@ -207,37 +200,19 @@ def analyse_python(source: CodeSource, handler: str | None = None, prefix: str =
     return _Program(source, prefix).run(handler)
 
 
-class _Program:
+class _Program(Program):
     def __init__(self, source: CodeSource, prefix: str) -> None:
-        self.source = source
-        self.prefix = prefix
-        self.analysis = CodeAnalysis(languages={"python"})
         self.third_party = third_party_roots(source) | _SDK_ROOTS
         self.paths: dict[str, str] = {}  # module name -> file
         self.packages: set[str] = set()
         self.texts: dict[str, str] = {}  # file -> decoded text (read once)
         self.modules: dict[str, Module | None] = {}
         self.relevant: set[str] = set()
-        self.handler: str | None = None
         self.client_credentials = False  # set while a call on a client with its own credentials is recorded
-        self.state_version = 0
-        self.steps = 0
-        self._reset()
-
-    def _reset(self) -> None:
-        """Forget the analyses of a previous pass (modules stay parsed, class attributes stay learnt)."""
-        self.calls: dict[int, list[SdkCall]] = {}  # context -> calls recorded in it
-        self.children: dict[int, set[int]] = {}  # context -> contexts it invoked
-        self.context_ids: dict[tuple[Any, ...], int] = {}
-        self.results: dict[int, Value] = {}
-        self.per_function: dict[str, int] = {}  # function -> contexts analysed
-        self.edges: dict[str, set[str]] = {}  # function -> functions it calls with real arguments
-        self.root_contexts: dict[str, int] = {}  # function -> its entry analysis
-        self.depth_cut: set[str] = set()  # functions a call chain reached too deep to follow
-        self.module_contexts: list[int] = []
+        super().__init__(source, prefix, "python")
 
     # ------------------------------------------------------------ modules and files
-    def _index(self) -> None:
+    def _prepare(self) -> None:  # which files are which modules
         for path in source_files(self.source, (".py",)):
             top = path.split("/", 1)[0]
             if top in self.third_party or top.endswith((".dist-info", ".egg-info")):
@@ -256,19 +231,16 @@ class _Program:
         if data is None:
             size = self.source.size(path)
             reason = f"larger than {size} bytes" if size else "unreadable"
-            self._note("skipped-file", f"{path}: not analysed ({reason})", Location(self._shown(path)))
+            self.note("skipped-file", f"{path}: not analysed ({reason})", Location(self._shown(path)))
             self.texts[path] = ""
             return None
         if b"\x00" in data[:8192]:
-            self._note("skipped-file", f"{path}: binary content, not analysed", Location(self._shown(path)))
+            self.note("skipped-file", f"{path}: binary content, not analysed", Location(self._shown(path)))
             self.texts[path] = ""
             return None
         text = data.decode("utf-8", "replace")
         self.texts[path] = text
         return text
-
-    def _shown(self, path: str) -> str:
-        return f"{self.prefix}{path}"
 
     def module(self, name: str) -> Module | None:
         if name in self.modules:
@@ -285,7 +257,7 @@ class _Program:
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             line = getattr(exc, "lineno", None)
             message = getattr(exc, "msg", str(exc)) or type(exc).__name__
-            self._note("parse-error", f"{path}: not valid Python ({message})", Location(self._shown(path), line))
+            self.note("parse-error", f"{path}: not valid Python ({message})", Location(self._shown(path), line))
             return None
         module = Module(name, path, tree, name in self.packages)
         self.modules[name] = module
@@ -308,7 +280,7 @@ class _Program:
             name = module_path.replace("/", ".").strip(".")
             if name in self.paths:
                 return [name]
-            self._note("missing-handler", f"handler module of '{handler}' not found: every Python file analysed",
+            self.note("missing-handler", f"handler module of '{handler}' not found: every Python file analysed",
                        Location(self.source.label))
         return sorted(self.paths)
 
@@ -351,37 +323,14 @@ class _Program:
                 continue
             imports[name] = self._imports_of(name)
             queue.extend(imports[name] - imports.keys())
-        relevant = {name for name in imports if _SDK_MARKER.search((self._text(self.paths[name]) or "").encode())}
-        changed = True
-        while changed:
-            changed = False
-            for name, targets in imports.items():
-                if name not in relevant and targets & relevant:
-                    relevant.add(name)
-                    changed = True
+        relevant = sdk_reaching(imports, {name for name in imports
+                                          if _SDK_MARKER.search((self._text(self.paths[name]) or "").encode())})
         if handler and entries:
             relevant.update(entries)
         self.relevant = relevant
         return sorted(relevant)
 
     # ------------------------------------------------------------ the run
-    def run(self, handler: str | None) -> CodeAnalysis:
-        self.handler = handler
-        self._index()
-        scope = self._scope(handler)
-        try:
-            for _ in range(_PASSES):
-                version = self.state_version
-                self._pass(scope)
-                if self.state_version == version:
-                    break
-        except _Budget:
-            self._note("budget", f"analysis stopped after {MAX_STEPS} steps: some calls may be missing",
-                       Location(self.source.label))
-        for context in self._kept_contexts():
-            self.analysis.calls.extend(self.calls.get(context, ()))
-        return self.analysis.sorted()
-
     def _pass(self, scope: list[str]) -> None:
         self._reset()
         for module in self.modules.values():
@@ -410,13 +359,7 @@ class _Program:
         found = module.globals.get(function) if module is not None else None
         return found if isinstance(found, Func) else None
 
-    def _kept_contexts(self) -> set[int]:
-        return kept_contexts(self.root_contexts, self.module_contexts, self.edges, self.children, self.depth_cut)
-
     # ------------------------------------------------------------ notes and calls
-    def _note(self, kind: str, message: str, location: Location) -> None:
-        self.analysis.notes.append(CodeNote(kind, message, location))
-
     def location(self, frame: Frame, node: ast.AST) -> Location:
         line = getattr(node, "lineno", None)
         column = getattr(node, "col_offset", None)
@@ -429,12 +372,7 @@ class _Program:
         self.calls.setdefault(frame.context, []).append(call)
 
     def note_at(self, frame: Frame, node: ast.AST, kind: str, message: str) -> None:
-        self._note(kind, message, self.location(frame, node))
-
-    def step(self) -> None:
-        self.steps += 1
-        if self.steps > MAX_STEPS:
-            raise _Budget
+        self.note(kind, message, self.location(frame, node))
 
     # ------------------------------------------------------------ executing modules and functions
     def execute_module(self, module: Module) -> None:
@@ -449,11 +387,6 @@ class _Program:
         finally:
             module.executing = False
             module.executed = True
-
-    def _new_context(self, key: tuple[Any, ...]) -> int:
-        context = len(self.context_ids) + 1
-        self.context_ids[key] = context
-        return context
 
     def module_value(self, name: str, attribute: str | None = None) -> Value:
         """A first-party module's global (after running its top level), or the submodule."""
@@ -514,78 +447,6 @@ class _Program:
         result = _join(frame.returns)
         self.results[context] = result
         return result
-
-
-def kept_contexts(root_contexts: Mapping[str, int], module_contexts: Iterable[int], edges: dict[str, set[str]],
-                  children: Mapping[int, Iterable[int]], depth_cut: Container[str]) -> set[int]:
-    """The contexts whose calls count (shared by the Python and JavaScript analyses): everything reached from
-    the module top levels and from the entry analysis of each function nothing else calls (a group of
-    functions calling each other and called by nothing else counts as one). A function called with real
-    arguments is counted through those calls, not through its analysis with unknown parameters."""
-    functions = set(root_contexts)
-    components = strongly_connected(functions, edges)
-    component_of = {name: index for index, component in enumerate(components) for name in component}
-    called = {component_of[target] for source, targets in edges.items() for target in targets
-              if source in component_of and target in component_of
-              and component_of[source] != component_of[target]}
-    stack = list(module_contexts)
-    stack.extend(root_contexts[name] for name in functions if component_of[name] not in called
-                 or name in depth_cut)
-    kept: set[int] = set()
-    while stack:
-        context = stack.pop()
-        if context not in kept:
-            kept.add(context)
-            stack.extend(children.get(context, ()))
-    return kept
-
-
-def strongly_connected(nodes: set[str], edges: dict[str, set[str]]) -> list[set[str]]:
-    """Tarjan's strongly connected components, iteratively (deep call chains must not hit Python's stack)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    components: list[set[str]] = []
-    counter = 0
-    for start in sorted(nodes):
-        if start in index:
-            continue
-        work = [(start, iter(sorted(edges.get(start, set()) & nodes)))]
-        index[start] = low[start] = counter
-        counter += 1
-        stack.append(start)
-        on_stack.add(start)
-        while work:
-            node, successors = work[-1]
-            advanced = False
-            for successor in successors:
-                if successor not in index:
-                    index[successor] = low[successor] = counter
-                    counter += 1
-                    stack.append(successor)
-                    on_stack.add(successor)
-                    work.append((successor, iter(sorted(edges.get(successor, set()) & nodes))))
-                    advanced = True
-                    break
-                if successor in on_stack:
-                    low[node] = min(low[node], index[successor])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                component: set[str] = set()
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.add(member)
-                    if member == node:
-                        break
-                components.append(component)
-    return components
 
 
 def _opaque_parameters(node: ast.FunctionDef | ast.AsyncFunctionDef, skip_first: bool) -> list[Value]:
