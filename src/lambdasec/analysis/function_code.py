@@ -16,7 +16,7 @@ from pathlib import Path
 from ..model.inventory import Function, Resource
 from ..model.location import Location
 from ..model.values import Unresolved, literal
-from .code_source import CodeSource, SourceError, ZipSource, open_source
+from .code_source import CodeSource, PackageSource, SourceError, open_source
 from .sdk_calls import CodeAnalysis, CodeNote
 
 _SERVERLESS_NAMES = ("serverless.yml", "serverless.yaml", "serverless.json")
@@ -55,7 +55,7 @@ class FunctionCode:
     problem: str = ""
 
     def close(self) -> None:
-        if isinstance(self.source, ZipSource):
+        if isinstance(self.source, PackageSource):
             self.source.close()
 
 
