@@ -30,7 +30,7 @@ from ..model.location import Location
 from . import sdk_models
 from .code_source import CodeSource, source_files
 from .sdk_calls import CodeAnalysis, EnvRef, Opaque, ParamValue, SdkCall, Seq, Struct, Text, join_texts
-from .sdk_program import MAX_CONTEXTS, MAX_DEPTH, Program, sdk_reaching
+from .sdk_program import MAX_CONTEXTS, MAX_DEPTH, Program, as_param, join_returned, sdk_reaching
 
 _SUFFIXES: Final = (".js", ".mjs", ".cjs")
 _SDK_MARKER: Final = re.compile(r"aws-sdk")
@@ -347,7 +347,7 @@ class _Program(Program):
         elif body is not None:
             frame.returns.append(interpreter.eval(body))  # an arrow function's expression body
         interpreter.finish_nested()
-        result = _join(frame.returns)
+        result = join_returned(frame.returns, _keeps)
         self.results[context] = result
         return result
 
@@ -388,20 +388,6 @@ def _text(node: Any) -> str:
 def _short(node: Any) -> str:
     text = " ".join(_text(node).split())
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _param(value: Value) -> ParamValue:
-    if isinstance(value, (Text, Struct, Seq, Opaque)):
-        return value
-    return Opaque(type(value).__name__)
-
-
-def _join(values: list[Value]) -> Value:
-    for value in values:
-        if _keeps(value):
-            return value
-    distinct = list(dict.fromkeys(values))
-    return distinct[0] if len(distinct) == 1 else Opaque("a value returned by a function")
 
 
 def _pascal(name: str) -> str:
@@ -565,7 +551,7 @@ class _Interpreter:
         items = [parameters] if parameters.type == "identifier" else parameters.named_children
         for index, item in enumerate(items):
             if item.type == "rest_pattern":
-                self.bind_pattern(item.named_children[0], Seq(tuple(_param(a) for a in args[index:])))
+                self.bind_pattern(item.named_children[0], Seq(tuple(as_param(a) for a in args[index:])))
                 continue
             self.bind_pattern(item, args[index] if index < len(args) else Opaque(f"parameter {_short(item)}"))
 
@@ -919,7 +905,7 @@ class _Interpreter:
                 spread = self.eval(child.named_children[0]) if child.named_children else None
                 items.extend(spread.items if isinstance(spread, Seq) else [Opaque(_short(child))])
             else:
-                items.append(_param(self.eval(child)))
+                items.append(as_param(self.eval(child)))
         return Seq(tuple(items))
 
     def _e_arrow_function(self, node: Any) -> Value:
@@ -1145,7 +1131,7 @@ def _struct(value: Value) -> Struct:
     if isinstance(value, Struct):
         return value
     if isinstance(value, JsObject):
-        return Struct(tuple((Text.of(name), _param(item)) for name, item in value.fields))
+        return Struct(tuple((Text.of(name), as_param(item)) for name, item in value.fields))
     return Struct()
 
 

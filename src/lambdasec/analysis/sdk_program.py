@@ -9,12 +9,14 @@ analyser brings its parsing, its module scope and its interpreter.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Mapping
-from typing import Any, Final
+from collections.abc import Callable, Container, Iterable, Mapping
+from typing import Any, Final, TypeVar
 
 from ..model.location import Location
 from .code_source import CodeSource
-from .sdk_calls import CodeAnalysis, CodeNote, SdkCall
+from .sdk_calls import CodeAnalysis, CodeNote, Opaque, ParamValue, SdkCall, Seq, Struct, Text
+
+T = TypeVar("T")
 
 MAX_DEPTH: Final = 40  # nested calls followed into functions
 MAX_CONTEXTS: Final = 12  # distinct argument sets analysed per function; more share unknown arguments
@@ -95,6 +97,23 @@ class Program:
         context = len(self.context_ids) + 1
         self.context_ids[key] = context
         return context
+
+
+def as_param(value: object) -> ParamValue:
+    """A value as a request parameter: texts and literals as they are, anything else unknown."""
+    if isinstance(value, (Text, Struct, Seq, Opaque)):
+        return value
+    return Opaque(type(value).__name__)
+
+
+def join_returned(values: list[T], keeps: Callable[[T], bool]) -> T | Opaque:
+    """The value a function returns: one that ``keeps`` (an SDK object...) if some path returns one, else the one
+    value every path returns, else unknown."""
+    for value in values:
+        if keeps(value):
+            return value
+    distinct = list(dict.fromkeys(values))
+    return distinct[0] if len(distinct) == 1 else Opaque("a value returned by a function")
 
 
 def sdk_reaching(imports: Mapping[str, set[str]], direct: set[str]) -> set[str]:

@@ -32,7 +32,7 @@ from ..model.location import Location
 from . import sdk_models
 from .code_source import CodeSource, source_files, third_party_roots
 from .sdk_calls import CodeAnalysis, EnvRef, Opaque, ParamValue, SdkCall, Seq, Struct, Text, join_texts
-from .sdk_program import MAX_CONTEXTS, MAX_DEPTH, Program, sdk_reaching
+from .sdk_program import MAX_CONTEXTS, MAX_DEPTH, Program, as_param, join_returned, sdk_reaching
 
 _SDK_MARKER: Final = re.compile(rb"\b(?:boto3|botocore|aioboto3|aiobotocore)\b")
 _IMPORT_LINE: Final = re.compile(
@@ -444,7 +444,7 @@ class _Program(Program):
         interpreter = _Interpreter(self, frame)
         interpreter.block(func.node.body)
         interpreter.finish_nested()
-        result = _join(frame.returns)
+        result = join_returned(frame.returns, _keeps)
         self.results[context] = result
         return result
 
@@ -481,7 +481,7 @@ def _bind(frame: Frame, func: Func, args: list[Value], kwargs: dict[str, Value])
         frame.variables[spec.vararg.arg] = Seq(tuple(values[len(positional):]))
     if spec.kwarg is not None:
         extra = {k: v for k, v in kwargs.items() if k not in positional}
-        frame.variables[spec.kwarg.arg] = Struct(tuple((Text.of(k), _param(v)) for k, v in extra.items()))
+        frame.variables[spec.kwarg.arg] = Struct(tuple((Text.of(k), as_param(v)) for k, v in extra.items()))
 
 
 def _constant(node: ast.expr) -> Value:
@@ -514,22 +514,8 @@ def _unparse(node: ast.AST, depth: int = 0) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _param(value: Value) -> ParamValue:
-    """A value as a request parameter: texts and literals as they are, anything else unknown."""
-    if isinstance(value, (Text, Struct, Seq, Opaque)):
-        return value
-    return Opaque(type(value).__name__)
-
-
-def _join(values: list[Value]) -> Value:
-    """The value a function returns: an SDK object if some path returns one, else the one value, else unknown."""
-    for value in values:
-        if is_sdk(value) or isinstance(value, (Instance, Func, ClassRef, ModuleRef)):
-            return value
-    distinct = list(dict.fromkeys(values))
-    if len(distinct) == 1:
-        return distinct[0]
-    return Opaque("a value returned by a function")
+def _keeps(value: Value) -> bool:
+    return is_sdk(value) or isinstance(value, (Instance, Func, ClassRef, ModuleRef))
 
 
 # ---------------------------------------------------------------- the interpreter
@@ -866,7 +852,7 @@ class _Interpreter:
                     items.extend(evaluated.items)
                 continue
             key_value = self.eval(key)
-            items.append((_as_text(key_value, key), _param(evaluated)))
+            items.append((_as_text(key_value, key), as_param(evaluated)))
         return Struct(tuple(items))
 
     def _expr_List(self, node: ast.List | ast.Tuple | ast.Set) -> Value:
@@ -879,7 +865,7 @@ class _Interpreter:
                 else:
                     items.append(Opaque(_unparse(element)))
             else:
-                items.append(_param(self.eval(element)))
+                items.append(as_param(self.eval(element)))
         return Seq(tuple(items))
 
     _expr_Tuple = _expr_List
@@ -898,7 +884,7 @@ class _Interpreter:
             element = self.eval(node.elt)
         self.frame.variables.clear()
         self.frame.variables.update(saved)
-        return Seq((_param(element),)) if not is_sdk(element) else element
+        return Seq((as_param(element),)) if not is_sdk(element) else element
 
     _expr_ListComp = _comprehension
     _expr_SetComp = _comprehension
@@ -1151,7 +1137,7 @@ def _as_text(value: Value, node: ast.AST) -> Text:
 
 
 def _struct(kwargs: dict[str, Value]) -> Struct:
-    return Struct(tuple((Text.of(name), _param(value)) for name, value in kwargs.items()))
+    return Struct(tuple((Text.of(name), as_param(value)) for name, value in kwargs.items()))
 
 
 def _percent_format(template: Text, values: list[Text]) -> Text:
@@ -1551,7 +1537,7 @@ class _Resources:
             target = identifier["target"]
             if identifier.get("source") == "input":
                 value = inputs.pop(0) if inputs else kwargs.get(xform_name(target), kwargs.get(target))
-                identifiers.append((target, _param(value) if value is not None else Opaque(target)))
+                identifiers.append((target, as_param(value) if value is not None else Opaque(target)))
             elif identifier.get("source") == "identifier":
                 known = dict(resource.identifiers).get(identifier.get("name", ""))
                 identifiers.append((target, known if known is not None else Opaque(target)))
