@@ -9,9 +9,10 @@ from __future__ import annotations
 import fnmatch
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from lambdasec.fast_dataclass import dataclass, field
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -12,9 +12,10 @@ import gc
 import hashlib
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from . import __version__
 from .config import Config, ConfigError

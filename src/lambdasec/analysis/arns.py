@@ -13,8 +13,9 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Final
+
+from lambdasec.fast_dataclass import dataclass
 
 from ..iam.operations import ArnTemplate
 from ..model.values import ResourceRef, Unresolved, Value

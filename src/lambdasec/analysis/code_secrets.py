@@ -33,9 +33,10 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Final
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ..model.findings import Confidence
 from .secrets import (

@@ -7,8 +7,9 @@ function counts as reachable for exactly the reasons the exposure rules report.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
+
+from lambdasec.fast_dataclass import dataclass
 
 from ..model.inventory import Permission
 from ..model.values import ResourceRef, Unresolved, literal

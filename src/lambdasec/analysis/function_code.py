@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ..model.inventory import Function, Resource
 from ..model.location import Location

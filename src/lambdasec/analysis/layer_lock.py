@@ -24,9 +24,10 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ..model.findings import Confidence
 from ..model.inventory import CoverageGap, Function, Inventory, LayerVersion, Resource

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any, Final
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ..iam.effective import EffectivePermissions, Grant, resource_covers
 from ..iam.operations import map_operation

@@ -25,8 +25,9 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
+
+from lambdasec.fast_dataclass import dataclass, field
 
 if TYPE_CHECKING:
     from .packages import Package

@@ -24,9 +24,11 @@ import struct
 import zipfile
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Final
+
+from lambdasec.fast_dataclass import dataclass
 
 from ..model.inventory import CodeLocation, CoverageGap, Inventory, Resource
 from ..model.location import Location

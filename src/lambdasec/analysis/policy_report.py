@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ..model.inventory import CoverageGap, Function, Inventory, Role
 from ..model.location import Location

@@ -27,8 +27,9 @@ import csv
 import hashlib
 import posixpath
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
+
+from lambdasec.fast_dataclass import dataclass, field
 
 if TYPE_CHECKING:
     from .packages import Package

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from lambdasec.fast_dataclass import dataclass
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ import json
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ..model.inventory import CoverageGap, Function, Inventory, LayerVersion
 from ..model.values import ResourceRef, literal

@@ -11,7 +11,8 @@ parts (literals, environment variables, parts unknown statically), a :class:`Str
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ..model.location import Location
 

@@ -23,8 +23,9 @@ import functools
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any, Final
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ..model.location import Location
 from . import sdk_models

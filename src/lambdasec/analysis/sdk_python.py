@@ -25,8 +25,9 @@ import ast
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any, Final
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ..model.location import Location
 from . import sdk_models

@@ -29,8 +29,9 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache, lru_cache
+
+from lambdasec.fast_dataclass import dataclass
 
 from ..model.findings import Confidence
 

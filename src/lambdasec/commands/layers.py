@@ -13,11 +13,12 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+
+from lambdasec.fast_dataclass import dataclass, field
 
 if TYPE_CHECKING:
     from ..analysis.layer_lock import CurrentLayer, LayerUse, LockFile, Unpinned, Verification

@@ -18,8 +18,9 @@ How the identity rules split the work, so that one grant is reported once per qu
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Final
+
+from lambdasec.fast_dataclass import dataclass
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
+
+from lambdasec.fast_dataclass import dataclass
 
 AccessLevel = Literal["List", "Read", "Write", "Permissions management", "Tagging"]
 

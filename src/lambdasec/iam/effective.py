@@ -29,8 +29,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any, Final
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ..model.inventory import Group, Inventory, Policy, PolicyDocument, PolicyStatement, Role, User
 from ..model.location import Location

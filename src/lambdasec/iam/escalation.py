@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ..model.findings import Severity
 from ..model.inventory import Function, Inventory, Policy, PolicyDocument, Role

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from lambdasec.fast_dataclass import dataclass, field
 
 _ARN_PREFIX = "arn:aws:iam::aws:policy/"
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any, Final
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ..analysis.sdk_calls import ParamValue, Piece, Seq, Struct, Text
 from ..analysis.sdk_models import curated, is_unauthenticated, metadata, operations

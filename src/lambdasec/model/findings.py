@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from .inventory import CoverageGap
 from .location import Location

@@ -10,8 +10,9 @@ followed statically is an :class:`Unresolved`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from .location import Location
 from .values import ResourceRef, Unresolved, Value

@@ -5,8 +5,9 @@ Computed by :mod:`lambdasec.analysis.attack_paths`; the scoring is documented in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from .findings import Severity
 from .location import Location

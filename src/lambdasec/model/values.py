@@ -7,8 +7,9 @@ what that means (usually: a low-confidence finding or "not evaluated").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from lambdasec.fast_dataclass import dataclass
 
 T = TypeVar("T")
 

@@ -10,8 +10,9 @@ IAM016 reads the per-function attack-path analysis (:mod:`lambdasec.analysis.att
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from lambdasec.fast_dataclass import dataclass
 
 from ..analysis.attack_paths import INTERNET, is_admin, listing, priorities
 from ..analysis.secrets import detect

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ..model.findings import CATEGORIES, Confidence, Finding, NotEvaluated, Severity
 from ..model.inventory import CoverageGap, Function, Inventory, Resource

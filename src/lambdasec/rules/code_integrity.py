@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
+
+from lambdasec.fast_dataclass import dataclass
 
 from ..model.findings import Confidence, Severity
 from ..model.inventory import CodeSigningConfig, EnvVar, Function, Inventory

@@ -9,9 +9,10 @@ several functions is scanned once and each secret reported once, on the first of
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from lambdasec.fast_dataclass import dataclass
 
 from ..analysis.secrets import describe
 from ..model.findings import Confidence, Severity

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ..model.findings import Confidence, Severity
 from ..model.inventory import CoverageGap, Inventory, LayerVersion

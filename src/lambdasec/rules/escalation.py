@@ -17,8 +17,9 @@ Roles with administrator access are left to IAM001: every one of these questions
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from lambdasec.fast_dataclass import dataclass
 
 from ..iam.blast_radius import (
     CREDENTIAL_ACTIONS,

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+
+from lambdasec.fast_dataclass import dataclass
 
 from ..iam.actions import (
     PERMISSIONS,

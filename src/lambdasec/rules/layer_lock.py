@@ -10,9 +10,10 @@ See analysis/layer_lock.py for the keys and docs/layer-lock.md for the format.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ..model.findings import Confidence, Severity
 from ..model.inventory import CoverageGap, Inventory

@@ -15,9 +15,10 @@ from __future__ import annotations
 import functools
 import types
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ...model.inventory import CoverageGap
 from ...model.location import Location

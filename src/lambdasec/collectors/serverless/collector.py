@@ -15,9 +15,10 @@ key (they cover everything generated for the function), the ``iam`` settings or 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ...model.inventory import ApiRoute, CoverageGap, EventSource, Inventory, Parameter
 from ...model.location import Location

@@ -12,9 +12,10 @@ CloudFormation form is a tree of API resources that says nothing more.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ...model.inventory import CoverageGap
 from ...model.location import Location

@@ -9,8 +9,9 @@ adds. ``http`` and ``httpApi`` events become API routes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from lambdasec.fast_dataclass import dataclass
 
 from ...model.location import Location
 from ...model.values import ResourceRef, Unresolved

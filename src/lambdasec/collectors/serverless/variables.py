@@ -21,9 +21,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from lambdasec.fast_dataclass import dataclass
 
 from ...model.inventory import CoverageGap
 from ...model.location import Location

@@ -7,8 +7,9 @@ give the same inventory for the same infrastructure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ...model.location import Location
 

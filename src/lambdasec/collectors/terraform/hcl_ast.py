@@ -6,7 +6,7 @@ byte span of its source text (for `Unresolved.expression` and messages) and its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from lambdasec.fast_dataclass import dataclass, field
 
 
 @dataclass(eq=False)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ...model.values import ResourceRef, Unresolved
 from .hcl_ast import (

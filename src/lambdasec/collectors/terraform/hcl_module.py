@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ...model.inventory import Parameter
 from ...model.location import Location

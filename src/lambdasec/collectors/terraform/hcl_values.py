@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from typing import Any, Protocol
+
+from lambdasec.fast_dataclass import dataclass
 
 from ...model.values import ResourceRef, Unresolved
 

@@ -28,9 +28,10 @@ import bisect
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from lambdasec.fast_dataclass import dataclass, field
 
 from ...model.inventory import CoverageGap, Inventory, Parameter
 from ...model.location import Location
