@@ -122,7 +122,8 @@ def reach_of(role: Role | None, inventory: Inventory) -> Reach:
     if is_admin(granted):
         return Reach("admin", ADMIN, role.id)
     escalation = escalation_methods(role, inventory)
-    read_all = tuple(r.action for r in DATA_READ_ACTIONS if any(_counts(g) for g in granted.grants_for(r.action)))
+    read_all = tuple(r.action for r in DATA_READ_ACTIONS
+                     if any(_counts(g) for g in granted.grants_for(r.action, canonical=True)))
     write_all = write_on_any_resource(granted)
     if escalation:
         return Reach("escalation", ADMIN, role.id, escalation, read_all, write_all)

@@ -151,8 +151,10 @@ class EffectivePermissions:
         chosen = [g.actions for g in self.groups if include_conditional or not g.conditional]
         return frozenset().union(*chosen)
 
-    def grants_for(self, action: str) -> list[Grant]:
-        name = _canonical(action)
+    def grants_for(self, action: str, *, canonical: bool = False) -> list[Grant]:
+        """The grants of an action named in any spelling; ``canonical``: it is spelled as the catalogue does
+        (lambdasec's own tables), which spares loading its service's names just to look it up."""
+        name = action if canonical else _canonical(action)
         return [Grant(name, g.resource, g.conditional, g.policy, g.location) for g in self.groups
                 if name in g.actions]
 

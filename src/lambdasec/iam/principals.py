@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..model.inventory import Function, Group, Inventory, Policy, PolicyDocument, Resource, Role, User
 from ..model.values import ResourceRef
@@ -40,6 +40,28 @@ def deployment_unit(resource: Resource) -> str:
     ``#``. A scan of many unrelated projects is not one account, so who may act on what is judged within a
     unit (a role of one stack does not hold grants on another stack's functions just by sharing a folder)."""
     return resource.key.partition("#")[0]
+
+
+def roles_in_unit(resource: Resource, inventory: Inventory) -> list[Role]:
+    """The roles of the resource's deployment unit."""
+    return list(_units(inventory, "roles").get(deployment_unit(resource), ()))
+
+
+def functions_in_unit(resource: Resource, inventory: Inventory) -> list[Function]:
+    """The functions of the resource's deployment unit."""
+    return list(_units(inventory, "functions").get(deployment_unit(resource), ()))
+
+
+def _units(inventory: Inventory, bucket: str) -> dict[str, list[Any]]:
+    """A bucket of the inventory by deployment unit, built once per scan: rules ask for every role, and
+    scanning the whole bucket each time grows with the square of the scan."""
+    key = f"deployment-units:{bucket}"
+    index: dict[str, list[Any]] | None = inventory.derived.get(key)
+    if index is None:
+        index = inventory.derived[key] = {}
+        for resource in getattr(inventory, bucket):
+            index.setdefault(deployment_unit(resource), []).append(resource)
+    return index
 
 
 def principals(inventory: Inventory) -> list[Principal]:
