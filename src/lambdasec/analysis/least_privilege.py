@@ -22,7 +22,7 @@ from lambdasec.fast_dataclass import dataclass, field
 
 from ..iam.effective import EffectivePermissions, Grant, resource_covers
 from ..iam.operations import map_operation
-from ..model.inventory import EventSource, Function, Inventory, Role
+from ..model.inventory import EventInvokeConfig, EventSource, Function, Inventory, Role
 from ..model.location import Location
 from ..model.values import ResourceRef, Unresolved, Value
 from .arns import Resolver, ResourceArn, Sym, arn_equivalents
@@ -169,9 +169,7 @@ def _configuration_needs(fn: Function, inventory: Inventory, out: NeededPolicy) 
     if fn.dead_letter_target is not None:
         _send_to(fn.dead_letter_target, "dead-letter", "the dead-letter target", fn.at("DeadLetterConfig"),
                  inventory, out)
-    for config in inventory.event_invoke_configs:
-        if inventory.function_for(config.function) is not fn:
-            continue
+    for config in _invoke_configs(fn, inventory):
         for target, label in ((config.on_failure, "on-failure"), (config.on_success, "on-success")):
             if target is not None:
                 _send_to(target, "destination", f"the {label} destination", config.location, inventory, out)
@@ -232,6 +230,19 @@ def _polled_sources(fn: Function, inventory: Inventory) -> list[EventSource]:
             if target is not None:
                 index.setdefault(target.key, []).append(source)
         inventory.derived["polled_sources"] = index
+    return index.get(fn.key, [])
+
+
+def _invoke_configs(fn: Function, inventory: Inventory) -> list[EventInvokeConfig]:
+    """The function's asynchronous-invocation configs, from an index built once per inventory (as above)."""
+    index: dict[str, list[EventInvokeConfig]] | None = inventory.derived.get("invoke_configs")
+    if index is None:
+        index = {}
+        for config in inventory.event_invoke_configs:
+            target = inventory.function_for(config.function)
+            if target is not None:
+                index.setdefault(target.key, []).append(config)
+        inventory.derived["invoke_configs"] = index
     return index.get(fn.key, [])
 
 
