@@ -94,56 +94,87 @@ def _check_unused_permissions(inventory: Inventory, context: Context) -> Iterato
             yield _finding(inventory, role, functions, *excess, len(needed))
 
 
-_Excess = tuple[int, list[str], list[str], dict[str, tuple[int, int]]]
+# (unused count, unused management actions, unused writes on untouched services, those writes per service,
+#  whole services granted: prefix -> (granted, unused))
+_Excess = tuple[int, list[str], list[str], dict[str, int], dict[str, tuple[int, int]]]
 
 
 def _excess(inventory: Inventory, granted: frozenset[str], needed: frozenset[str],
             touched: frozenset[str]) -> _Excess | None:
-    """(unused count, unused management actions, unused writes on untouched services, whole services granted),
-    or None when nothing is "far more". Remembered per inventory: many roles are granted and need the same."""
+    """What the role grants beyond the code's needs, or None when nothing is "far more". Remembered per
+    inventory: many roles are granted and need the same."""
     memo: dict[tuple[frozenset[str], ...], _Excess | None] = inventory.derived.setdefault("unused_permissions", {})
     key = (granted, needed, touched)
     if key not in memo:
-        memo[key] = _compare(inventory, granted, needed, touched)
+        memo[key] = _compare(_granted_profile(inventory, granted), needed, touched)
     return memo[key]
 
 
-def _compare(inventory: Inventory, granted: frozenset[str], needed: frozenset[str],
-             touched: frozenset[str]) -> _Excess | None:
-    from ..iam.catalogue import catalogue
+class _Granted:
+    """A granted action set sorted and classified once: many roles share one (every role allowed "*" holds the
+    same 20,000 actions), and only the few needed actions differ from role to role."""
 
-    known = catalogue()
-    needed_names = {known.canonical(action) or action for action in needed}
-    unused = sorted(action for action in granted - needed_names if action.lower() not in needed)
-    levels: dict[str, str | None] = inventory.derived.setdefault("access_levels", {})  # roles share actions
-    for action in unused:
-        if action not in levels:
-            levels[action] = known.access_level(action)
-    management = [a for a in unused if levels[a] == "Permissions management"]
+    def __init__(self, granted: frozenset[str]) -> None:
+        from ..iam.catalogue import catalogue
+
+        known = catalogue()
+        self.actions = granted
+        self.size = len(granted)
+        self.by_lower: dict[str, list[str]] = {}
+        self.management: list[str] = []
+        self.writes: list[tuple[str, str]] = []  # (action, service prefix)
+        self.per_service: dict[str, int] = {}  # in the order of the sorted actions
+        for action in sorted(granted):
+            prefix = action.split(":", 1)[0]
+            self.by_lower.setdefault(action.lower(), []).append(action)
+            self.per_service[prefix] = self.per_service.get(prefix, 0) + 1
+            level = known.access_level(action)
+            if level == "Permissions management":
+                self.management.append(action)
+            elif level == "Write":
+                self.writes.append((action, prefix))
+
+
+def _granted_profile(inventory: Inventory, granted: frozenset[str]) -> _Granted:
+    profiles: dict[frozenset[str], _Granted] = inventory.derived.setdefault("granted_profiles", {})
+    if granted not in profiles:
+        profiles[granted] = _Granted(granted)
+    return profiles[granted]
+
+
+def _compare(granted: _Granted, needed: frozenset[str], touched: frozenset[str]) -> _Excess | None:
+    # A granted action is used when the code needs it in any spelling (``needed`` is lower case).
+    used = {action for name in needed for action in granted.by_lower.get(name, ())}
+    management = [a for a in granted.management if a not in used]
     skipped = touched | IMPLICIT_SERVICES
-    untouched_writes = [a for a in unused if levels[a] == "Write" and a.split(":", 1)[0] not in skipped
-                        and a not in ROUTINE_WRITES]
-    whole = _whole_services(granted, unused, touched)
+    untouched_writes = [a for a, prefix in granted.writes
+                        if prefix not in skipped and a not in ROUTINE_WRITES and a not in used]
+    writes_by_service: dict[str, int] = {}
+    for action in untouched_writes:
+        prefix = action.split(":", 1)[0]
+        writes_by_service[prefix] = writes_by_service.get(prefix, 0) + 1
+    whole = _whole_services(granted, used, touched)
     if not (management or untouched_writes or whole):
         return None
-    return len(unused), management, untouched_writes, whole
+    return granted.size - len(used), management, untouched_writes, writes_by_service, whole
 
 
-def _whole_services(granted: frozenset[str], unused: list[str], touched: frozenset[str]) -> dict[str, tuple[int, int]]:
+def _whole_services(granted: _Granted, used: set[str], touched: frozenset[str]) -> dict[str, tuple[int, int]]:
     """Services the code uses whose every action is granted: prefix -> (granted, unused)."""
     from ..iam.catalogue import catalogue
 
     out: dict[str, tuple[int, int]] = {}
-    by_service: dict[str, int] = {}
-    for action in unused:
+    used_per_service: dict[str, int] = {}
+    for action in used:
         prefix = action.split(":", 1)[0]
-        by_service[prefix] = by_service.get(prefix, 0) + 1
-    for prefix, count in by_service.items():
-        if prefix not in touched or count < WHOLE_SERVICE_MINIMUM:
+        used_per_service[prefix] = used_per_service.get(prefix, 0) + 1
+    for prefix, count in granted.per_service.items():
+        unused = count - used_per_service.get(prefix, 0)
+        if prefix not in touched or unused < WHOLE_SERVICE_MINIMUM:
             continue
         every = catalogue().expand(f"{prefix}:*")
-        if every and every <= granted:
-            out[prefix] = (len(every), count)
+        if every and len(every) <= count and every <= granted.actions:
+            out[prefix] = (len(every), unused)
     return out
 
 
@@ -153,22 +184,19 @@ def _listing(items: list[str]) -> str:
 
 
 def _finding(inventory: Inventory, role: Role, functions: list[Function], unused: int, management: list[str],
-             untouched_writes: list[str], whole: dict[str, tuple[int, int]], needed: int) -> Outcome:
+             untouched_writes: list[str], writes_by_service: dict[str, int], whole: dict[str, tuple[int, int]],
+             needed: int) -> Outcome:
     parts: list[str] = []
     if management:
         parts.append(f"permissions management ({_listing(management)})")
     if untouched_writes:
-        services = sorted({a.split(":", 1)[0] for a in untouched_writes})
+        services = sorted(writes_by_service)
         parts.append(f"write access to services the code never calls ({_listing(services)})")
     for prefix, (total, count) in sorted(whole.items()):
         parts.append(f"every {prefix} action ({total}) while the code uses {total - count}")
     names = sorted(fn.id for fn in functions)
     message = (f"Role {role.id} grants {unused} action(s) the code of {', '.join(names)} never uses, including "
                f"{'; '.join(parts)}")
-    by_service: dict[str, int] = {}
-    for action in untouched_writes:
-        prefix = action.split(":", 1)[0]
-        by_service[prefix] = by_service.get(prefix, 0) + 1
     evidence = {
         "unused_actions": unused,
         "needed_actions": needed,
@@ -178,7 +206,7 @@ def _finding(inventory: Inventory, role: Role, functions: list[Function], unused
         # (`lambdasec policy` writes the policy the code needs instead).
         "write_on_unused_services": untouched_writes[:EVIDENCE_LISTED],
         "write_on_unused_services_count": len(untouched_writes),
-        "write_on_unused_services_by_service": dict(sorted(by_service.items())),
+        "write_on_unused_services_by_service": dict(sorted(writes_by_service.items())),
         "whole_services": {prefix: {"granted": total, "unused": count} for prefix, (total, count) in whole.items()},
     }
     return UNUSED_PERMISSIONS.finding(inventory, role, message, functions=functions, evidence=evidence)
