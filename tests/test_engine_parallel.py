@@ -61,7 +61,7 @@ def test_two_processes_report_exactly_what_one_does(tmp_path: Path, monkeypatch:
     parallel = lambdasec.scan_paths([project], now=FIXTURE_CLOCK, workers=2)
     assert forks == [1]
     assert _facts(parallel) == _facts(serial)
-    assert {f.rule_id for f in parallel.findings} >= {"IAM009", "IAM017", "SEC001"}  # from both processes
+    assert {f.rule_id for f in parallel.findings} >= {"IAM009", "IAM017", "IAM002", "SEC001"}  # from both processes
     assert [n.reason for n in parallel.not_evaluated] == [n.reason for n in serial.not_evaluated]
     assert parallel.coverage_gaps == serial.coverage_gaps == []
 

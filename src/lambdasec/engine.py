@@ -151,12 +151,13 @@ PARALLEL_RULES_MIN_FUNCTIONS: Final = 100
 def _run_rules(inventory: Inventory, rules: Sequence[Rule], context: Context, workers: int) -> list[RuleResult]:
     """Every rule's result, in the order of ``rules``.
 
-    On large scans the rules that read code and layers (``Rule.reads_code``) run in a forked process while this
-    one runs the others: both halves take about as long, and they share nothing but the (copy-on-write)
-    inventory. Results are the same either way (tests/test_engine_parallel.py).
+    On large scans the rules that read code and layers (``Rule.reads_code``), and a few others chosen to balance
+    the halves (``Rule.runs_apart``), run in a forked process while this one runs the rest: both halves take
+    about as long, and they share nothing but the (copy-on-write) inventory. Results are the same either way
+    (tests/test_engine_parallel.py).
     """
-    here = [rule for rule in rules if not rule.reads_code]
-    apart = [rule for rule in rules if rule.reads_code]
+    here = [rule for rule in rules if not (rule.reads_code or rule.runs_apart)]
+    apart = [rule for rule in rules if rule.reads_code or rule.runs_apart]
     if workers > 1 and here and apart and len(inventory.functions) >= PARALLEL_RULES_MIN_FUNCTIONS and _can_fork():
         results = _run_forked(inventory, apart, here, context)
     else:

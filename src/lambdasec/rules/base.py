@@ -48,8 +48,11 @@ class Rule:
     # Equivalent checks in other tools: {"checkov": (...), "prowler": (...), "kics": (...), "securityhub": (...)}
     anchors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Reads the functions' code and layers (packages on disk), not only the inventory: on large scans these rules
-    # run in a forked process while the others run in this one (engine.py); both halves take about as long.
+    # run in a forked process while the others run in this one (engine.py).
     reads_code: bool = False
+    # Runs in that forked process too although it reads only the inventory: a few rules that share no analysis
+    # with the others (which would then be computed twice) move there so both halves take about as long.
+    runs_apart: bool = False
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

@@ -351,6 +351,7 @@ ROLE_SERVICE_WILDCARD = Rule(
         "kics": (),
         "securityhub": ("IAM.21",),
     },
+    runs_apart=True,  # balances the two halves of a large scan (engine.py)
 )
 
 
@@ -457,6 +458,7 @@ ROLE_WRITE_ANY_RESOURCE = Rule(
         "kics": (),
         "securityhub": (),
     },
+    runs_apart=True,  # balances the two halves of a large scan (engine.py)
 )
 
 

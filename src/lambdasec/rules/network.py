@@ -488,6 +488,7 @@ PUBLIC_SUBNET = Rule(
         "kics": (),
         "securityhub": (),
     },
+    runs_apart=True,  # balances the two halves of a large scan (engine.py)
 )
 
 
