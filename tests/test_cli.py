@@ -141,3 +141,30 @@ def test_scan_does_not_import_the_other_commands(tmp_path: Path) -> None:
             "print(sorted(m for m in sys.modules if m.startswith(('lambdasec.commands.', 'cyclonedx'))))\n")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _command(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The installed entry point as a user runs it (``python -m lambdasec`` calls the same ``run``)."""
+    return subprocess.run([sys.executable, "-m", "lambdasec", *args], capture_output=True, text=True, cwd=cwd,
+                          check=False)
+
+
+def test_the_command_flushes_everything_before_its_hard_exit(tmp_path: Path) -> None:
+    functions = "".join(CLEAN_ENOUGH.split("Resources:\n")[1].replace("  Fn:", f"  Fn{i}:") for i in range(40))
+    (tmp_path / "template.yaml").write_text("Resources:\n" + functions)
+    out = _command("scan", "template.yaml", "-f", "json", cwd=tmp_path)
+    assert out.returncode == 1  # findings at or above "low"
+    report = json.loads(out.stdout)  # tens of kilobytes through a pipe, none lost
+    assert len({f["resource"]["id"] for f in report["findings"]}) == 40
+    assert out.stderr == ""
+
+
+def test_the_command_keeps_the_exit_codes(tmp_path: Path) -> None:
+    (tmp_path / "template.yaml").write_text(CLEAN_ENOUGH)
+    assert _command("scan", "template.yaml", "--fail-on", "none", "-q", cwd=tmp_path).returncode == 0
+    usage = _command("scan", "--fail-on", "sometimes", cwd=tmp_path)
+    assert usage.returncode == 2 and "Invalid value for '--fail-on'" in usage.stderr
+    (tmp_path / "broken.yaml").write_text(CLEAN_ENOUGH.replace("Properties:", "Properties: ["))
+    assert _command("scan", "broken.yaml", "-q", cwd=tmp_path).returncode == 3
+    version = _command("--version", cwd=tmp_path)
+    assert (version.returncode, version.stdout.split()[:1]) == (0, ["lambdasec,"])
