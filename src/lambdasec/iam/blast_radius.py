@@ -18,6 +18,7 @@ How the identity rules split the work, so that one grant is reported once per qu
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final
 
 from lambdasec.fast_dataclass import dataclass
@@ -182,11 +183,15 @@ def on_every_resource(resource: str, action: str) -> bool:
     do; ``arn:aws:s3:::orders/*``, ``arn:aws:ssm:*:*:parameter/app/*`` do not. Region and account are not
     compared: every secret of one account is every secret.
     """
+    return _covers_service(resource, action.split(":", 1)[0].lower())
+
+
+@lru_cache(maxsize=8192)  # a pure function, asked for the same few resources and services for every role
+def _covers_service(resource: str, service: str) -> bool:
     text = _PSEUDO_PARAMETER.sub("*", resource.strip())
     if _wildcards_only(text):
         return True
     parts = text.split(":", 5)
-    service = action.split(":", 1)[0].lower()
     if parts[0].lower() != "arn" or len(parts) < 3 or not _service_matches(parts[2], service):
         return False
     if len(parts) < 6:  # "arn:aws:s3:*": the last wildcard spans the remaining fields
