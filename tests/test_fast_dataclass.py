@@ -227,3 +227,31 @@ class Slotted:
 def test_slots_are_left_to_the_standard_decorator() -> None:
     assert Slotted.__slots__ == ("a",)
     assert pickle.loads(pickle.dumps(Slotted(4))) == Slotted(4)
+
+
+def test_a_custom_setattr_still_sees_the_constructor_assignments() -> None:
+    seen: list[str] = []
+
+    @fast_dataclass.dataclass
+    class Watched:
+        a: int
+        b: str = "b"
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            seen.append(name)
+            super().__setattr__(name, value)
+
+    assert Watched(1).b == "b" and seen == ["a", "b"]
+
+
+def test_fields_of_a_slotted_base_are_set_through_their_slots() -> None:
+    class SlottedBase:
+        __slots__ = ("a", "__dict__")
+
+    @fast_dataclass.dataclass(frozen=True)
+    class OnSlots(SlottedBase):
+        a: int
+        b: int = 2
+
+    obj = OnSlots(1)
+    assert (obj.a, obj.b, "a" in vars(obj)) == (1, 2, False)
