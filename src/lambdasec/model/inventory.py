@@ -9,7 +9,7 @@ followed statically is an :class:`Unresolved`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any, TypeVar
 
 from lambdasec.fast_dataclass import dataclass, field
@@ -33,7 +33,7 @@ class Resource:
     location: Location
     # Paths inside the template of the object's properties, so a finding about a
     # property can point at its own line (filled by collectors when known).
-    property_locations: dict[str, Location] = field(default_factory=dict, repr=False)
+    property_locations: MutableMapping[str, Location] = field(default_factory=dict, repr=False)
     # Suppressions declared on the resource itself: {"EXP001": "reason", ...}
     suppressions: dict[str, str] = field(default_factory=dict)
 

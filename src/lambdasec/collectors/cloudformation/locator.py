@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ...model.location import Location
+from ...model.location import Location, PropertyLocations
 from .loader import LineDict, LineList
 
 # Properties of a generated resource that the SAM source writes under another name.
@@ -74,7 +74,7 @@ class Locator:
         return Location(self.file, line, None, ("Resources", logical_id, "Properties", *path))
 
     def props(self, logical_id: str, paths: Iterable[tuple[str, ...]],
-              resource_type: str = "") -> dict[str, Location]:
+              resource_type: str = "") -> PropertyLocations:
         """:meth:`prop` of many paths of one resource, by dotted path. Parents must come before their children
         (as :func:`collector._paths` yields them): each path then costs one step from its parent's node per
         candidate instead of a walk from the root (a large SAM scan locates tens of thousands of them)."""
@@ -87,7 +87,7 @@ class Locator:
             depth, line = _walk(root, prefix)
             node = _descend(root, prefix) if depth == len(prefix) else None
             walked.append({(): (depth, line, node)})
-        out: dict[str, Location] = {}
+        out = PropertyLocations(self.file, ("Resources", logical_id, "Properties"))
         for path in paths:
             best_depth, best_line = -1, None
             for written in self._spellings(path):
@@ -101,7 +101,7 @@ class Locator:
                 if not fallback_known:
                     fallback, fallback_known = self.resource(logical_id, resource_type).line, True
                 best_line = fallback
-            out[".".join(path)] = Location(self.file, best_line, None, ("Resources", logical_id, "Properties", *path))
+            out.add(path, best_line)
         return out
 
     def _spellings(self, path: tuple[str, ...]) -> list[tuple[str, ...]]:
