@@ -133,6 +133,8 @@ class CodeLocation:
     single_file: bool = False
     # Paths or glob patterns left out of a local directory when it is zipped (Terraform archive_file `excludes`).
     excludes: tuple[str, ...] = ()
+    # Container images of live functions: the image the tag resolved to (repository@sha256:digest).
+    resolved_image: str | None = None
 
 
 @dataclass
@@ -154,6 +156,8 @@ class Function(Resource):
     code: CodeLocation | None = None
     role: Value | None = None
     log_group: Value | None = None  # LoggingConfig.LogGroup when set
+    version: str | None = None  # live functions: "$LATEST"
+    code_sha256: str | None = None  # live functions: the deployed package's hash (base64, as Lambda gives it)
 
 
 @dataclass
@@ -185,6 +189,7 @@ class LayerVersion(Resource):
     name: Value | None = None
     content: CodeLocation | None = None
     compatible_runtimes: list[Value] = field(default_factory=list)
+    code_sha256: str | None = None  # live layer versions: the content's hash (base64, as Lambda gives it)
 
 
 @dataclass
@@ -322,6 +327,34 @@ class LogGroup(Resource):
 
 
 @dataclass
+class EcrRepository(Resource):
+    """An ECR repository holding a container-image function's image (live scans)."""
+
+    name: str = ""
+    tag_mutability: str = "MUTABLE"  # "MUTABLE" | "IMMUTABLE"
+    scan_on_push: bool = False
+
+
+@dataclass
+class SigningProfile(Resource):
+    """An AWS Signer profile named by a code-signing config (live scans)."""
+
+    name: str = ""
+    status: str = "Active"  # "Active" | "Canceled" | "Revoked"
+    expires: str | None = None  # ISO 8601 end of the signature validity period, when known
+
+
+@dataclass
+class ScannedScope:
+    """One account and region of a live scan, and the services read completely there (rules that need a
+    service's data in that scope say "not evaluated" when it is missing from ``complete``)."""
+
+    account: str
+    region: str
+    complete: list[str] = field(default_factory=list)  # "lambda", "iam", "ec2", "cloudtrail", "guardduty"...
+
+
+@dataclass
 class Parameter:
     """A template input (CloudFormation parameter, Terraform variable)."""
 
@@ -372,7 +405,11 @@ class Inventory:
     users: list[User] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
     packages: list[CodePackage] = field(default_factory=list)
+    ecr_repositories: list[EcrRepository] = field(default_factory=list)
+    signing_profiles: list[SigningProfile] = field(default_factory=list)
     coverage_gaps: list[CoverageGap] = field(default_factory=list)
+    # Live scans: the accounts and regions read (empty for IaC scans).
+    scopes: list[ScannedScope] = field(default_factory=list)
     # Account ids known to be the scanned account's own (from config or live scans).
     own_accounts: set[str] = field(default_factory=set)
     # Versions and aliases: their key -> the function they belong to.
@@ -446,6 +483,7 @@ class Inventory:
             for obj in getattr(other, name):
                 self.add(getattr(self, name), obj)
         self.coverage_gaps.extend(other.coverage_gaps)
+        self.scopes.extend(other.scopes)
         self.own_accounts |= other.own_accounts
         self.aliases.update(other.aliases)
 
@@ -454,5 +492,5 @@ _BUCKETS = (
     "functions", "roles", "permissions", "function_urls", "layers", "layer_permissions",
     "code_signing_configs", "event_invoke_configs", "event_sources", "api_routes", "subnets", "routes",
     "route_table_associations", "security_groups", "vpc_endpoints", "trails", "guardduty_detectors",
-    "kms_keys", "log_groups", "users", "groups", "packages",
+    "kms_keys", "log_groups", "users", "groups", "packages", "ecr_repositories", "signing_profiles",
 )

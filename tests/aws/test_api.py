@@ -1,0 +1,76 @@
+"""Api: every call read-only, counted, and a failure is a coverage gap, never an empty answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from lambdasec.collectors.aws.api import Api, RateLimiter, Scope, is_read_operation, quota_bucket
+
+from .conftest import Emulator
+
+
+def test_reads_pages_and_counts_calls(aws: Emulator) -> None:
+    sqs = aws.client("sqs")
+    for i in range(3):
+        sqs.create_queue(QueueName=f"q{i}")
+    log: list[tuple[str, str]] = []
+    api = aws.api(request_log=log)
+    urls = api.pages("sqs", "ListQueues", "QueueUrls")
+    assert sorted(url.rsplit("/", 1)[1] for url in urls or []) == ["q0", "q1", "q2"]
+    assert api.call("lambda", "GetPolicy", absent=("ResourceNotFoundException",), FunctionName="nope") == {}
+    assert log == [("sqs", "ListQueues"), ("lambda", "GetPolicy")]
+    assert api.stats.to_dict()["by_quota_bucket"] == {"lambda:GetPolicy": 1, "sqs": 1}
+    assert api.gaps == [] and api.ok("lambda")
+
+
+def test_a_failed_call_is_a_gap_naming_account_region_and_api(aws: Emulator) -> None:
+    api = aws.api(region="eu-west-1")
+    assert api.call("lambda", "GetFunction", FunctionName="missing") is None
+    assert not api.ok("lambda") and api.ok("sqs")
+    [gap] = api.gaps
+    assert gap.kind == "aws-error"
+    assert gap.message.startswith("account 123456789012, region eu-west-1, lambda:GetFunction: "
+                                  "ResourceNotFoundException: ")
+    assert (gap.location.arn, gap.location.region) == ("arn:aws:lambda:eu-west-1:123456789012", "eu-west-1")
+
+
+def test_an_unreachable_endpoint_is_a_gap(aws: Emulator) -> None:
+    scope = Scope("123456789012", "us-east-1", aws.session(), "http://127.0.0.1:9")  # nothing listens there
+    api = Api(scope, limiter=RateLimiter(default=0, rates={}))
+    api.settings.max_attempts = 1
+    api.settings.connect_timeout = 1
+    assert api.pages("lambda", "ListFunctions", "Functions") is None
+    assert [g.kind for g in api.gaps] == ["unreachable"]
+
+
+def test_writes_are_refused_before_anything_is_sent(aws: Emulator) -> None:
+    log: list[tuple[str, str]] = []
+    api = aws.api(request_log=log)
+    with pytest.raises(PermissionError, match="lambdasec never calls lambda:DeleteFunction"):
+        api.call("lambda", "DeleteFunction", FunctionName="f")
+    assert log == []
+    assert [is_read_operation("sts", op) for op in ("AssumeRole", "GetCallerIdentity", "GetFederationToken")] == [
+        True, True, True]
+    assert not is_read_operation("iam", "CreateUser") and not is_read_operation("s3", "PutObject")
+
+
+def test_lambda_quota_buckets() -> None:
+    assert [quota_bucket("lambda", op) for op in ("GetFunction", "GetPolicy", "ListFunctions", "GetAlias")] == [
+        "lambda:GetFunction", "lambda:GetPolicy", "lambda", "lambda"]
+    assert quota_bucket("iam", "GetRole") == "iam"
+
+
+def test_the_rate_limiter_spaces_calls_of_one_bucket() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    limiter = RateLimiter({"lambda": 10.0}, clock=lambda: now[0], sleep=sleep)
+    scope = Scope("123456789012", "us-east-1", None)
+    for _ in range(3):
+        limiter.wait(scope, "lambda", "ListFunctions")
+    limiter.wait(scope, "lambda", "GetFunction")  # another bucket: the default rate, no wait yet
+    assert slept == [pytest.approx(0.1), pytest.approx(0.1)]
