@@ -16,7 +16,15 @@ from lambdasec.rules.registry import all_rules
 
 from .conftest import FIXTURE_CLOCK
 
-pytestmark = pytest.mark.skipif(not engine._can_fork(), reason="needs os.fork without other threads")
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+CAN_FORK = engine._can_fork
+
+
+@pytest.fixture(autouse=True)
+def _fork_despite_other_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine forks only when its process has no other thread; a test session may have some (the emulator
+    server of tests/aws runs in a thread). These tests are about the forked path: take it regardless."""
+    monkeypatch.setattr(engine, "_can_fork", lambda: True)
 
 FUNCTION = """\
   Fn{i}:
@@ -99,3 +107,16 @@ def test_the_other_process_dying_is_a_coverage_gap_not_a_lost_result(tmp_path: P
     assert gaps == ["rule NET001 failed: its worker process ended without a result"]
     assert report.incomplete
     assert {f.rule_id for f in report.findings} == {"IAM009", "SEC001"}
+
+
+def test_no_fork_while_another_thread_runs() -> None:
+    import threading
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert CAN_FORK() is False
+    finally:
+        release.set()
+        other.join()
