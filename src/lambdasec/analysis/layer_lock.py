@@ -212,6 +212,11 @@ def _relative(path: Path, base: Path) -> str:
     return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
 
 
+def _is_live(resource: Resource) -> bool:
+    """An object of a live scan (or a snapshot of one): no file, its key is its ARN."""
+    return not resource.location.file and resource.key.startswith("arn:")
+
+
 def _template_layer_id(layer: LayerVersion) -> str:
     match = _SAM_LAYER_HASH.match(layer.id) if layer.type == "AWS::Lambda::LayerVersion" else None
     if match and any(c.isdigit() for c in match["hash"]) and any(c.isalpha() for c in match["hash"]):
@@ -238,13 +243,17 @@ class LayerCollector:
         return _relative(path, self.base), rest
 
     def function_id(self, fn: Function) -> str:
+        if _is_live(fn):  # a function of a live scan: its ARN says where it is
+            return fn.key
         return f"{self.source(fn)[0]}#{fn.id}"
 
     def identify(self, use: LayerUse) -> tuple[str, str, LayerVersion | None, int | None]:
         """(lock key, kind, the template's layer, version) of one layer reference."""
         reference = use.reference
         layer = self.inventory.resolve(reference, LayerVersion)
-        if layer is not None:
+        if layer is not None and _is_live(layer):  # a layer version read from an account: keyed by its ARN
+            reference = layer.key
+        elif layer is not None:
             return f"{self.source(layer)[0]}#{_template_layer_id(layer)}", "template", layer, None
         if isinstance(reference, ResourceRef):  # e.g. a Terraform lookup the mapper left as it was
             source, rest = self.source(use.function, reference.key)
@@ -354,7 +363,10 @@ def _version_mismatches(current: CurrentLayer, locked: LockEntry) -> list[Mismat
 
 
 def _use_version(use: LayerUse) -> int | None:
-    text = use.reference.expression if isinstance(use.reference, Unresolved) else use.reference
+    reference = use.reference
+    # A live function's layer is a reference to the layer version of the inventory, keyed by its ARN.
+    text = (reference.expression if isinstance(reference, Unresolved)
+            else reference.key if isinstance(reference, ResourceRef) else reference)
     parts = arn_parts(text) if isinstance(text, str) else None
     return int(parts[1]) if parts and parts[1] and parts[1].isdigit() else None
 

@@ -16,6 +16,8 @@ from ..model.location import Location
 from .options import CollectOptions
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
+# Inventory snapshots (model/snapshot.py): by name, else a JSON document is told apart by its content.
+SNAPSHOT_SUFFIXES = (".json.gz", ".snapshot.json")
 SERVERLESS_NAMES = ("serverless.yml", "serverless.yaml", "serverless.json", "serverless.ts", "serverless.js")
 PARALLEL_THRESHOLD = 48
 _LOCAL_MODULE_SOURCE = re.compile(r'^\s*source\s*=\s*"(\.{1,2}/[^"]*)"', re.MULTILINE)
@@ -36,6 +38,8 @@ def _kind(file: Path) -> str | None:
         return "serverless"  # serverless.yml, or a named variant such as orders.serverless.yml
     if name.endswith(".tf"):
         return "terraform"
+    if name.endswith(SNAPSHOT_SUFFIXES):
+        return "snapshot"
     if name.endswith(TEMPLATE_SUFFIXES):
         return "document"  # CloudFormation/SAM or a Terraform plan, told apart by content
     return None
@@ -72,6 +76,8 @@ def jobs(paths: Iterable[Path], options: CollectOptions) -> list[Job]:
             kind = _kind(file)
             if kind == "terraform":
                 modules.setdefault(file.parent, path)
+            elif kind == "snapshot" and file.name.lower().endswith(".gz") and not _is_snapshot(file):
+                continue  # some other gzipped JSON met while walking: not ours (named alone, it is read and reported)
             elif kind is not None:
                 out.append((kind, file, path, (), options))
     children = _child_modules(modules)
@@ -93,6 +99,10 @@ def _collect_one(job: Job) -> tuple[Path, Path, Inventory | None]:
         from .serverless import collect_file as collect_serverless
 
         return path, root, collect_serverless(path, root, options)
+    if kind == "snapshot" or (_may_be_json(path) and _is_snapshot(path)):
+        from ..model.snapshot import collect_snapshot
+
+        return path, root, collect_snapshot(path, root)
     if _may_be_json(path):  # a plan is JSON: YAML templates skip importing the plan reader
         from .terraform.plan import collect_file as collect_plan
 
@@ -115,6 +125,12 @@ def _package(path: Path, root: Path) -> Inventory:
         content=CodeLocation("local", name), role="unknown",
     ))
     return inventory
+
+
+def _is_snapshot(path: Path) -> bool:
+    from ..model.snapshot import is_snapshot
+
+    return is_snapshot(path)
 
 
 def _may_be_json(path: Path) -> bool:

@@ -85,6 +85,8 @@ class Role(Resource):
     trust_policy: PolicyDocument | Unresolved | None = None
     policies: list[Policy] = field(default_factory=list)
     permissions_boundary: Value | None = None
+    # The boundary as a policy with its document, when the collector read it (live scans); else None.
+    boundary_policy: Policy | None = None
 
 
 @dataclass
@@ -94,6 +96,7 @@ class User(Resource):
     name: Value | None = None
     policies: list[Policy] = field(default_factory=list)
     permissions_boundary: Value | None = None
+    boundary_policy: Policy | None = None  # as on Role
     # Groups it belongs to: a ResourceRef to a Group of the inventory, else the group name as written.
     groups: list[Value] = field(default_factory=list)
 
@@ -107,6 +110,15 @@ class Group(Resource):
 
 
 # ---------------------------------------------------------------- Lambda
+@dataclass(frozen=True)
+class RedactedSecret:
+    """A secret a snapshot did not keep (model/snapshot.py): what SEC001 / SEC002 report, never the value."""
+
+    kind: str  # the detector's kind, e.g. "aws-access-key-id"
+    preview: str  # redacted as the detector shows it, e.g. "AK****LE"
+    confidence: str  # "high" | "medium" | "low"
+
+
 @dataclass
 class EnvVar:
     name: str
@@ -114,6 +126,8 @@ class EnvVar:
     location: Location
     # Set when the value is a reference to a template parameter.
     parameter: Parameter | None = None
+    # Read from a snapshot, which never keeps secrets: what the value was (``value`` is then an Unresolved).
+    secret: RedactedSecret | None = None
 
 
 @dataclass
@@ -125,7 +139,9 @@ class VpcConfig:
 
 @dataclass
 class CodeLocation:
-    kind: str  # "s3" | "inline" | "local" | "image" | "unknown"
+    # "s3" | "inline" | "local" | "image" | "unknown"; "live": deployed code of a live function or layer, not
+    # downloaded (value: its ARN)
+    kind: str
     value: Value | None = None  # s3 uri, local path (relative to the scan root), image uri; inline: the file name
     inline: str | None = None  # CloudFormation Code.ZipFile source
     # A local path naming one source file that is the whole package (Terraform archive_file `source_file`),

@@ -25,6 +25,7 @@ RULE_MODULES = (
     "supply_chain",
     "dependencies",
     "layer_lock",
+    "live",
 )
 
 

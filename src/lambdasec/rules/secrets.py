@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from ..analysis.secrets import SecretMatch, describe, detect, is_non_secret_value, redact
 from ..model.findings import Confidence, Severity
-from ..model.inventory import Function, Inventory, Parameter
+from ..model.inventory import Function, Inventory, Parameter, RedactedSecret
 from ..model.values import literal
 from .base import Context, Outcome, Rule
 
@@ -18,7 +18,10 @@ def _check_env_plaintext_secret(inventory: Inventory, context: Context) -> Itera
             if var.parameter is not None:
                 continue  # values that come from a template parameter are SEC002's
             value = literal(var.value)
-            match = detect(var.name, value) if value is not None else None
+            if var.secret is not None:  # read from a snapshot, which keeps the verdict, not the value
+                match: SecretMatch | None = _kept(var.secret)
+            else:
+                match = detect(var.name, value) if value is not None else None
             if match is None:
                 continue
             yield ENV_PLAINTEXT_SECRET.finding(
@@ -136,16 +139,21 @@ def _parameters_of(fn: Function) -> list[tuple[Parameter, list[str]]]:
 
 def _parameter_secret(parameter: Parameter, variables: list[str]) -> tuple[SecretMatch, str] | None:
     """The secret a parameter's default ships, with the message that explains it, or None."""
-    default = literal(parameter.default) if parameter.has_default else None
-    if default is None or is_non_secret_value(default):
-        return None
-    match = _best(detect(name, default) for name in (parameter.name, *variables))
     noun = "environment variables" if len(variables) > 1 else "environment variable"
     used_by = f"{noun} {', '.join(variables)}"
+    if isinstance(parameter.default, RedactedSecret):  # read from a snapshot, which keeps the verdict, not the value
+        match: SecretMatch | None = _kept(parameter.default)
+        preview_of_default = parameter.default.preview
+    else:
+        default = literal(parameter.default) if parameter.has_default else None
+        if default is None or is_non_secret_value(default):
+            return None
+        match = _best(detect(name, default) for name in (parameter.name, *variables))
+        preview_of_default = redact(default.strip())
     if parameter.no_echo:
         # The author declared the value sensitive, so any real default is a shipped secret.
         kind = match.kind if match else "secret"
-        preview = match.preview if match else redact(default.strip())
+        preview = match.preview if match else preview_of_default
         message = (f"Parameter {parameter.name}, declared secret (NoEcho / sensitive), has a default value "
                    f"({preview}) passed to {used_by}")
         return SecretMatch(kind, Confidence.HIGH, preview), message
@@ -154,6 +162,11 @@ def _parameter_secret(parameter: Parameter, variables: list[str]) -> tuple[Secre
     message = (f"Parameter {parameter.name} defaults to a plaintext {describe(match.kind)} "
                f"({match.preview}) passed to {used_by}")
     return match, message
+
+
+def _kept(secret: RedactedSecret) -> SecretMatch:
+    """The detector's verdict a snapshot kept in place of a secret value."""
+    return SecretMatch(secret.kind, Confidence.parse(secret.confidence), secret.preview)
 
 
 def _best(matches: Iterator[SecretMatch | None]) -> SecretMatch | None:

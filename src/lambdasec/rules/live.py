@@ -1,0 +1,618 @@
+"""Rules only a live scan (or a snapshot of one) can judge: what the account does, not what a template says.
+
+They speak only when the inventory has scopes (``Inventory.scopes``: a live scan read those accounts and regions)
+and only about live objects (keyed by their ARN). For each object they need one service read completely in the
+object's account and region (``ScannedScope.complete``); when it was not, they say "not evaluated", so a scan that
+could not read CloudTrail or GuardDuty never looks clean. An infrastructure-as-code scan has no scopes: these rules
+stay silent there (OBS003, EXP007 and the identity rules cover what templates declare).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Final
+
+from lambdasec.fast_dataclass import dataclass
+
+from ..model.findings import Confidence, Severity
+from ..model.inventory import (
+    Function,
+    GuardDutyDetector,
+    Inventory,
+    LayerVersion,
+    Resource,
+    ScannedScope,
+    Trail,
+)
+from ..model.location import Location
+from ..model.values import ResourceRef, Unresolved
+from .base import Context, Outcome, Rule
+
+_LAMBDA_TYPE: Final = "AWS::Lambda::Function"
+# Fields of an advanced event selector that say which Lambda invocations are recorded, with the value an Invoke
+# data event has (CloudTrail records Invoke with readOnly false, eventType AwsApiCall). Other fields (the caller's
+# identity, the error code...) select some invocations of a function and not others.
+_INVOKE_FIELDS: Final = {
+    "eventCategory": "Data",
+    "resources.type": _LAMBDA_TYPE,
+    "readOnly": "false",
+    "eventName": "Invoke",
+    "eventSource": "lambda.amazonaws.com",
+    "eventType": "AwsApiCall",
+}
+_REQUIRED_FIELDS: Final = ("eventCategory", "resources.type")  # a data event selector names both
+
+
+# ---------------------------------------------------------------- ARNs and scopes
+@dataclass(frozen=True)
+class ArnParts:
+    partition: str
+    service: str
+    region: str
+    account: str
+    resource: str
+
+
+def arn_parts(text: object) -> ArnParts | None:
+    """The parts of an ARN (``arn:partition:service:region:account:resource``), or None for anything else."""
+    if not isinstance(text, str) or not text.startswith("arn:"):
+        return None
+    pieces = text.split(":", 5)
+    if len(pieces) != 6:
+        return None
+    return ArnParts(pieces[1], pieces[2], pieces[3], pieces[4], pieces[5])
+
+
+def _live_arn(resource: Resource) -> ArnParts | None:
+    """The ARN of a live object (its key, up to a ``#`` suffix), or None for objects read from templates."""
+    return arn_parts(resource.key.partition("#")[0])
+
+
+def _scopes(inventory: Inventory) -> dict[tuple[str, str], ScannedScope]:
+    return {(scope.account, scope.region): scope for scope in inventory.scopes}
+
+
+def _missing_service(scopes: Mapping[tuple[str, str], ScannedScope], account: str, region: str,
+                     service: str) -> str | None:
+    """Why ``service`` cannot be judged in this account and region, or None when it was read completely."""
+    scope = scopes.get((account, region))
+    if scope is None:
+        return f"account {account} in {region} was not part of the scan"
+    if service not in scope.complete:
+        return f"{service} was not read completely in account {account}, {region} (see the coverage gaps)"
+    return None
+
+
+def _live_functions(inventory: Inventory) -> Iterator[tuple[Function, ArnParts]]:
+    for fn in inventory.functions:
+        arn = _live_arn(fn)
+        if arn is not None and arn.service == "lambda":
+            yield fn, arn
+
+
+# ---------------------------------------------------------------- OBS004: selectors
+# Coverage of one function's invocations by a trail's selectors, from best to worst.
+ALL, PARTIAL, UNKNOWN, NONE = "all", "partial", "unknown", "none"
+_RANK: Final = {ALL: 3, PARTIAL: 2, UNKNOWN: 1, NONE: 0}
+
+
+def records_invocations(event_selectors: Sequence[Mapping[str, Any]],
+                        advanced_event_selectors: Sequence[Mapping[str, Any]], function_arn: str) -> str:
+    """Whether a trail's selectors record the Lambda Invoke data events of ``function_arn``.
+
+    "all": every invocation; "partial": only some (a selector also filters on the caller, the error code...);
+    "unknown": a value is known only at deploy time; "none": not at all. Classic selectors: a ``DataResources``
+    entry of type ``AWS::Lambda::Function`` whose ``Values`` hold the function's ARN or a prefix of it
+    (``arn:aws:lambda`` is every function), in a selector whose ``ReadWriteType`` is ``All`` (the default) or
+    ``WriteOnly`` (Invoke is a write event). Advanced selectors: every field selector of one selector must let the
+    event through (``Equals``, ``StartsWith``, ``EndsWith``: one value matches; ``NotEquals``, ``NotStartsWith``,
+    ``NotEndsWith``: none does); ``eventCategory`` and ``resources.type`` are required.
+    """
+    best = NONE
+    for selector in event_selectors:
+        best = _better(best, _basic(selector, function_arn))
+    for selector in advanced_event_selectors:
+        best = _better(best, _advanced(selector, function_arn))
+    return best
+
+
+def _better(one: str, other: str) -> str:
+    return one if _RANK[one] >= _RANK[other] else other
+
+
+def _basic(selector: Mapping[str, Any], function_arn: str) -> str:
+    if not isinstance(selector, Mapping):
+        return UNKNOWN if isinstance(selector, Unresolved) else NONE
+    read_write = selector.get("ReadWriteType", "All")
+    if isinstance(read_write, Unresolved):
+        return UNKNOWN
+    if read_write not in (None, "All", "WriteOnly"):
+        return NONE
+    resources = selector.get("DataResources") or []
+    if isinstance(resources, Unresolved):
+        return UNKNOWN
+    best = NONE
+    for resource in resources:
+        if not isinstance(resource, Mapping):
+            best = _better(best, UNKNOWN if isinstance(resource, Unresolved) else NONE)
+            continue
+        kind, values = resource.get("Type"), resource.get("Values") or []
+        if isinstance(kind, Unresolved) or isinstance(values, Unresolved):
+            best = _better(best, UNKNOWN)
+        elif kind == _LAMBDA_TYPE:
+            for value in values:
+                if isinstance(value, Unresolved):
+                    best = _better(best, UNKNOWN)
+                elif isinstance(value, str) and value and function_arn.startswith(value):
+                    return ALL
+    return best
+
+
+def _advanced(selector: Mapping[str, Any], function_arn: str) -> str:
+    if not isinstance(selector, Mapping):
+        return UNKNOWN if isinstance(selector, Unresolved) else NONE
+    fields = selector.get("FieldSelectors") or []
+    if isinstance(fields, Unresolved):
+        return UNKNOWN
+    named: set[str] = set()
+    result = ALL
+    for item in fields:
+        if not isinstance(item, Mapping):
+            return UNKNOWN if isinstance(item, Unresolved) else NONE
+        name = item.get("Field")
+        if isinstance(name, Unresolved):
+            return UNKNOWN
+        named.add(str(name))
+        wanted = function_arn if name == "resources.ARN" else _INVOKE_FIELDS.get(str(name))
+        passes = _field_passes(item, wanted) if wanted is not None else None
+        if passes is False:
+            return NONE
+        if passes is None:
+            # A field that does not describe the function (caller, error code...), or a value not known statically.
+            result = UNKNOWN if wanted is not None else (PARTIAL if result == ALL else result)
+    if not all(field in named for field in _REQUIRED_FIELDS):
+        return NONE
+    return result
+
+
+_POSITIVE: Final = ("Equals", "StartsWith", "EndsWith")
+_NEGATIVE: Final = ("NotEquals", "NotStartsWith", "NotEndsWith")
+
+
+def _field_passes(item: Mapping[str, Any], wanted: str) -> bool | None:
+    """Whether the event's ``wanted`` value passes one field selector (None: a value is not known statically)."""
+    unknown = False
+    for operator in (*_POSITIVE, *_NEGATIVE):
+        values = item.get(operator)
+        if values is None:
+            continue
+        if isinstance(values, Unresolved):
+            unknown = True
+            continue
+        values = values if isinstance(values, list) else [values]
+        matched, undecided = False, False
+        for value in values:
+            if isinstance(value, Unresolved):
+                undecided = True
+            elif isinstance(value, str) and _matches(operator, wanted, value):
+                matched = True
+        if operator in _POSITIVE and not matched:
+            if not undecided:
+                return False
+            unknown = True
+        if operator in _NEGATIVE and matched:
+            return False
+        unknown = unknown or (operator in _NEGATIVE and undecided)
+    return None if unknown else True
+
+
+def _matches(operator: str, wanted: str, value: str) -> bool:
+    if operator.endswith("Equals"):
+        return wanted == value
+    if operator.endswith("StartsWith"):
+        return wanted.startswith(value)
+    return wanted.endswith(value)
+
+
+# ---------------------------------------------------------------- OBS004: the rule
+def _trail_covers(trail: Trail, trail_arn: ArnParts, account: str, region: str) -> bool:
+    """A trail records events of the account and region: its own account (or an organization trail), and its
+    home region unless it is multi-region."""
+    own = trail_arn.account == account or bool(getattr(trail, "organization_trail", False))
+    return own and (trail.multi_region or trail_arn.region == region)
+
+
+def _check_data_events(inventory: Inventory, context: Context) -> Iterator[Outcome]:
+    if not inventory.scopes:
+        return
+    scopes = _scopes(inventory)
+    trails = [(trail, arn) for trail in inventory.trails if (arn := _live_arn(trail)) is not None]
+    for fn, arn in _live_functions(inventory):
+        missing = _missing_service(scopes, arn.account, arn.region, "cloudtrail")
+        if missing is not None:
+            yield DATA_EVENTS.not_evaluated(fn, missing)
+            continue
+        covering = [trail for trail, trail_arn in trails if _trail_covers(trail, trail_arn, arn.account, arn.region)]
+        yield from _data_events_outcome(inventory, fn, arn, covering)
+
+
+def _data_events_outcome(inventory: Inventory, fn: Function, arn: ArnParts, trails: list[Trail]) -> Iterator[Outcome]:
+    function_arn = fn.key.partition("#")[0]
+    best, recording, stopped, undecided = NONE, [], [], []
+    for trail in trails:
+        coverage = records_invocations(trail.event_selectors, trail.advanced_event_selectors, function_arn)
+        if isinstance(trail.is_logging, Unresolved):
+            undecided.append(trail.id)
+            coverage = UNKNOWN if coverage != NONE else NONE
+        elif trail.is_logging is not True:
+            if coverage != NONE:
+                stopped.append(trail.id)
+            continue
+        if coverage in (ALL, PARTIAL):
+            recording.append(trail.id)
+        best = _better(best, coverage)
+    where = f"account {arn.account}, {arn.region}"
+    evidence: dict[str, Any] = {"trails": sorted(t.id for t in trails), "recording": sorted(recording),
+                                "not_logging": sorted(stopped), "coverage": best}
+    if best == ALL:
+        return
+    if best == UNKNOWN:
+        unknown = ", ".join(sorted(undecided)) or "a trail"
+        yield DATA_EVENTS.not_evaluated(fn, f"the selectors or logging status of {unknown} are not known")
+    elif best == PARTIAL:
+        yield DATA_EVENTS.finding(
+            inventory, fn, f"Function {fn.id}: the trails of {where} record only some of its Invoke calls "
+            f"({', '.join(sorted(recording))} filter on the caller or the outcome)",
+            confidence=Confidence.MEDIUM, evidence=evidence, variant="partial")
+    else:
+        why = (f"; {', '.join(sorted(stopped))} would, but is not logging" if stopped else "")
+        yield DATA_EVENTS.finding(
+            inventory, fn, f"Function {fn.id}: no CloudTrail trail of {where} records its Lambda data events "
+            f"(Invoke calls){why}", evidence=evidence)
+
+
+DATA_EVENTS = Rule(
+    code="OBS004",
+    slug="function-data-events-not-recorded",
+    title="No trail records the function's invocations",
+    severity=Severity.MEDIUM,
+    confidence=Confidence.HIGH,
+    category="observability",
+    rationale=(
+        "CloudTrail records a function's Invoke calls only as data events, and only when a trail that is logging "
+        "has an event selector that covers the function: a classic selector with an `AWS::Lambda::Function` data "
+        "resource naming it (or `arn:aws:lambda` for all functions) and a read/write type that includes write "
+        "events, or an advanced selector for the `Data` category and the `AWS::Lambda::Function` resource type "
+        "whose ARN conditions let the function through. This rule reads the trails of the live account (a "
+        "multi-region trail, or one of the function's region; organization trails included) and tells, function "
+        "by function, whether any of them does. Without such a record nobody can say who invoked the function, "
+        "when and from where after credentials are stolen. A selector that also filters on the caller or the "
+        "error code records only some invocations (medium confidence). CloudTrail Lake event data stores are not "
+        "read."
+    ),
+    remediation=(
+        "Add Lambda data events to a multi-region trail that is logging: an advanced event selector with "
+        "`eventCategory` equal to `Data` and `resources.type` equal to `AWS::Lambda::Function` (optionally "
+        "`resources.ARN` conditions to limit the cost to sensitive functions), or a classic event selector with a "
+        "`DataResources` entry of type `AWS::Lambda::Function` and the value `arn:aws:lambda`, and "
+        "`ReadWriteType` `All` or `WriteOnly` (Invoke is a write event). Start a trail that is not logging."
+    ),
+    check=_check_data_events,
+    snippets={
+        "cloudformation": (
+            "Trail:\n"
+            "  Type: AWS::CloudTrail::Trail\n"
+            "  Properties:\n"
+            "    IsLogging: true\n"
+            "    IsMultiRegionTrail: true\n"
+            "    S3BucketName: !Ref TrailBucket\n"
+            "    AdvancedEventSelectors:\n"
+            "      - Name: Lambda invocations\n"
+            "        FieldSelectors:\n"
+            "          - Field: eventCategory\n"
+            "            Equals: [Data]\n"
+            "          - Field: resources.type\n"
+            "            Equals: [AWS::Lambda::Function]\n"
+        ),
+        "sam": (
+            "Trail:\n"
+            "  Type: AWS::CloudTrail::Trail\n"
+            "  Properties:\n"
+            "    IsLogging: true\n"
+            "    IsMultiRegionTrail: true\n"
+            "    S3BucketName: !Ref TrailBucket\n"
+            "    EventSelectors:\n"
+            "      - ReadWriteType: All\n"
+            "        DataResources:\n"
+            "          - Type: AWS::Lambda::Function\n"
+            "            Values: [arn:aws:lambda]\n"
+        ),
+        "terraform": (
+            'resource "aws_cloudtrail" "main" {\n'
+            '  name                  = "main"\n'
+            "  s3_bucket_name        = aws_s3_bucket.trail.id\n"
+            "  is_multi_region_trail = true\n"
+            "  advanced_event_selector {\n"
+            '    name = "Lambda invocations"\n'
+            "    field_selector {\n"
+            '      field  = "eventCategory"\n'
+            '      equals = ["Data"]\n'
+            "    }\n"
+            "    field_selector {\n"
+            '      field  = "resources.type"\n'
+            '      equals = ["AWS::Lambda::Function"]\n'
+            "    }\n"
+            "  }\n"
+            "}\n"
+        ),
+    },
+    references=(
+        "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-data-events-with-cloudtrail.html",
+        "https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_AdvancedFieldSelector.html",
+        "https://docs.aws.amazon.com/lambda/latest/dg/logging-using-cloudtrail.html",
+    ),
+    anchors={
+        "checkov": (),
+        "prowler": ("awslambda_function_invoke_api_operations_cloudtrail_logging",),
+        "kics": (),
+        "securityhub": (),
+    },
+)
+
+
+# ---------------------------------------------------------------- THR001
+_LAMBDA_PROTECTION: Final = "LAMBDA_NETWORK_LOGS"
+
+
+def _check_guardduty(inventory: Inventory, context: Context) -> Iterator[Outcome]:
+    if not inventory.scopes:
+        return
+    scopes = _scopes(inventory)
+    regions: dict[tuple[str, str, str], list[Function]] = {}
+    for fn, arn in _live_functions(inventory):
+        regions.setdefault((arn.partition, arn.account, arn.region), []).append(fn)
+    detectors: dict[tuple[str, str], list[GuardDutyDetector]] = {}
+    for detector in inventory.guardduty_detectors:
+        where = _live_arn(detector)
+        if where is not None:
+            detectors.setdefault((where.account, where.region), []).append(detector)
+    for (partition, account, region), functions in sorted(regions.items()):
+        found = sorted(detectors.get((account, region), []), key=lambda d: d.key)
+        subject: Resource = found[0] if found else _region_detector(partition, account, region)
+        missing = _missing_service(scopes, account, region, "guardduty")
+        if missing is not None:
+            yield GUARDDUTY.not_evaluated(subject, missing)
+            continue
+        yield from _guardduty_outcome(inventory, subject, found, functions, f"account {account}, {region}")
+
+
+def _region_detector(partition: str, account: str, region: str) -> Resource:
+    """What a finding about a region without a detector is attached to: the detector the region lacks."""
+    arn = f"arn:{partition}:guardduty:{region}:{account}:detector"
+    return GuardDutyDetector(key=arn, id=f"GuardDuty {account} {region}", type="AWS::GuardDuty::Detector",
+                             location=Location(arn=arn, region=region), enabled=False)
+
+
+def _guardduty_outcome(inventory: Inventory, subject: Resource, found: list[GuardDutyDetector],
+                       functions: list[Function], where: str) -> Iterator[Outcome]:
+    names = sorted(fn.id for fn in functions)
+    evidence: dict[str, Any] = {"detectors": [d.key for d in found], "functions": len(functions)}
+    if not found:
+        yield GUARDDUTY.finding(
+            inventory, subject, f"GuardDuty has no detector in {where}, where {len(names)} function(s) run: "
+            "Lambda Protection is off", functions=functions, evidence=evidence, variant="no-detector")
+        return
+    states = [_protection(detector) for detector in found]
+    if any(state == "on" for state, _ in states):
+        return
+    if any(state == "unknown" for state, _ in states):
+        reasons = "; ".join(reason for state, reason in states if state == "unknown")
+        yield GUARDDUTY.not_evaluated(subject, reasons)
+        return
+    reason = "; ".join(reason for _, reason in states)
+    evidence["features"] = {d.key: dict(d.features) for d in found}
+    yield GUARDDUTY.finding(
+        inventory, subject, f"GuardDuty Lambda Protection is off in {where} ({reason}): the network activity of "
+        f"{len(names)} function(s) is not monitored", functions=functions, evidence=evidence)
+
+
+def _protection(detector: GuardDutyDetector) -> tuple[str, str]:
+    """("on" | "off" | "unknown", why) for one detector."""
+    if isinstance(detector.enabled, Unresolved):
+        return "unknown", f"the status of detector {detector.id} is not known"
+    if not detector.enabled:
+        return "off", f"detector {detector.id} is suspended"
+    if not detector.features:
+        return "unknown", f"detector {detector.id} reported no features"
+    status = detector.features.get(_LAMBDA_PROTECTION)
+    if status == "ENABLED":
+        return "on", ""
+    return "off", f"detector {detector.id} has {_LAMBDA_PROTECTION} {status or 'not set'}"
+
+
+GUARDDUTY = Rule(
+    code="THR001",
+    slug="guardduty-lambda-protection-off",
+    title="GuardDuty Lambda Protection is off where functions run",
+    severity=Severity.MEDIUM,
+    confidence=Confidence.HIGH,
+    category="threat",
+    rationale=(
+        "GuardDuty Lambda Protection watches the network activity of every function of a region (VPC or not) "
+        "and reports functions that talk to known command-and-control or cryptocurrency-mining hosts, the first "
+        "sign of a function running an attacker's code through a compromised dependency or an injection. It "
+        "needs an enabled GuardDuty detector in the region with the `LAMBDA_NETWORK_LOGS` feature enabled; a "
+        "region whose functions have neither runs them unwatched. The rule reads each scanned region that has "
+        "functions: no detector, a suspended detector, or the feature not enabled is a finding."
+    ),
+    remediation=(
+        "Enable GuardDuty in every region where functions run and turn on Lambda Protection "
+        "(`LAMBDA_NETWORK_LOGS`): in an organization, from the GuardDuty delegated administrator with "
+        "auto-enable for all member accounts; in one account, on the detector (console, "
+        "`aws guardduty update-detector --features Name=LAMBDA_NETWORK_LOGS,Status=ENABLED`, or the templates "
+        "below)."
+    ),
+    check=_check_guardduty,
+    snippets={
+        "cloudformation": (
+            "Detector:\n"
+            "  Type: AWS::GuardDuty::Detector\n"
+            "  Properties:\n"
+            "    Enable: true\n"
+            "    Features:\n"
+            "      - Name: LAMBDA_NETWORK_LOGS\n"
+            "        Status: ENABLED\n"
+        ),
+        "sam": (
+            "Detector:\n"
+            "  Type: AWS::GuardDuty::Detector\n"
+            "  Properties:\n"
+            "    Enable: true\n"
+            "    Features:\n"
+            "      - Name: LAMBDA_NETWORK_LOGS\n"
+            "        Status: ENABLED\n"
+        ),
+        "terraform": (
+            'resource "aws_guardduty_detector" "main" {\n'
+            "  enable = true\n"
+            "}\n"
+            "\n"
+            'resource "aws_guardduty_detector_feature" "lambda" {\n'
+            "  detector_id = aws_guardduty_detector.main.id\n"
+            '  name        = "LAMBDA_NETWORK_LOGS"\n'
+            '  status      = "ENABLED"\n'
+            "}\n"
+        ),
+    },
+    references=(
+        "https://docs.aws.amazon.com/guardduty/latest/ug/lambda-protection.html",
+        "https://docs.aws.amazon.com/guardduty/latest/APIReference/API_DetectorFeatureConfiguration.html",
+    ),
+    anchors={
+        "checkov": (),
+        "prowler": ("guardduty_lambda_protection_enabled",),
+        "kics": (),
+        "securityhub": ("GuardDuty.6",),
+    },
+)
+
+
+# ---------------------------------------------------------------- EXP009
+def _allowed_accounts(inventory: Inventory, context: Context) -> set[str]:
+    """The scanned accounts and the ``trusted_accounts`` option (the accounts whose layers INT004 trusts)."""
+    option = context.option("trusted_accounts", [])
+    configured = [option] if isinstance(option, (str, int)) else list(option or [])
+    return {str(account).strip() for account in configured} | inventory.own_accounts
+
+
+def _grantee(principal: object) -> str | None:
+    """The account a layer permission's principal names: an account id, or an IAM ARN of that account."""
+    if not isinstance(principal, str):
+        return None
+    text = principal.strip()
+    if text.isdigit() and len(text) == 12:
+        return text
+    parts = arn_parts(text)
+    if parts is not None and parts.service == "iam" and parts.account.isdigit():
+        return parts.account
+    return None
+
+
+def _check_layer_grants(inventory: Inventory, context: Context) -> Iterator[Outcome]:
+    if not inventory.scopes:
+        return
+    scopes = _scopes(inventory)
+    allowed = _allowed_accounts(inventory, context)
+    for grant in inventory.layer_permissions:
+        arn = _live_arn(grant)
+        if arn is None:
+            continue
+        missing = _missing_service(scopes, arn.account, arn.region, "lambda")
+        if missing is not None:
+            yield LAYER_GRANT.not_evaluated(grant, missing)
+            continue
+        principal = grant.principal
+        if isinstance(principal, (Unresolved, ResourceRef)):
+            yield LAYER_GRANT.not_evaluated(grant, f"the principal {principal} is not an account id")
+            continue
+        if principal.strip() == "*":
+            continue  # every account, or the organization: EXP007's, not this rule's
+        account = _grantee(principal)
+        if account is None:
+            yield LAYER_GRANT.not_evaluated(grant, f"the principal {principal!r} does not name an account")
+            continue
+        if account in allowed:
+            continue
+        layer = inventory.get(grant.layer)
+        shown = layer.id if layer is not None else str(grant.layer)
+        yield LAYER_GRANT.finding(
+            inventory, grant, f"Layer permission {grant.id} shares layer {shown} with account {account}, which is "
+            "neither a scanned account nor in trusted_accounts", functions=_users(inventory, layer),
+            evidence={"account": account, "layer": shown, "action": str(grant.action)})
+
+
+def _users(inventory: Inventory, layer: Resource | None) -> Iterable[Function]:
+    if not isinstance(layer, LayerVersion):
+        return []
+    return [fn for fn in inventory.functions if any(inventory.get(ref) is layer for ref in fn.layers)]
+
+
+LAYER_GRANT = Rule(
+    code="EXP009",
+    slug="layer-shared-with-unknown-account",
+    title="Lambda layer version shared with an account that is not yours",
+    severity=Severity.MEDIUM,
+    confidence=Confidence.MEDIUM,
+    category="exposure",
+    rationale=(
+        "A layer version permission lets the account it names download the layer's content "
+        "(lambda:GetLayerVersion) and run it. Layers hold shared libraries, internal clients and sometimes "
+        "configuration or credentials left in the package; a grant to an account that is neither one of the "
+        "scanned accounts nor a declared partner is often a leftover from a test or a former vendor. Grants to "
+        "every account ('*') are EXP007's. Confidence is medium: the account may be a partner that is not "
+        "listed in `trusted_accounts`."
+    ),
+    remediation=(
+        "Remove the permission (`aws lambda remove-layer-version-permission`) if the account should not have "
+        "the layer; if it should, list it in `trusted_accounts` in the lambdasec configuration so the grant is "
+        "documented. Publish a new layer version without the grant when the content must no longer be readable "
+        "there: a permission applies to one version, and the versions already shared stay readable until it is "
+        "removed."
+    ),
+    check=_check_layer_grants,
+    snippets={
+        "cloudformation": (
+            "LayerPermission:\n"
+            "  Type: AWS::Lambda::LayerVersionPermission\n"
+            "  Properties:\n"
+            "    Action: lambda:GetLayerVersion\n"
+            "    LayerVersionArn: !Ref SharedLayer\n"
+            "    Principal: '111122223333'  # an account listed in trusted_accounts\n"
+        ),
+        "sam": (
+            "LayerPermission:\n"
+            "  Type: AWS::Lambda::LayerVersionPermission\n"
+            "  Properties:\n"
+            "    Action: lambda:GetLayerVersion\n"
+            "    LayerVersionArn: !Ref SharedLayer\n"
+            "    Principal: '111122223333'  # an account listed in trusted_accounts\n"
+        ),
+        "terraform": (
+            'resource "aws_lambda_layer_version_permission" "partner" {\n'
+            "  layer_name     = aws_lambda_layer_version.shared.layer_arn\n"
+            "  version_number = aws_lambda_layer_version.shared.version\n"
+            '  statement_id   = "partner"\n'
+            '  action         = "lambda:GetLayerVersion"\n'
+            '  principal      = "111122223333" # an account listed in trusted_accounts\n'
+            "}\n"
+        ),
+    },
+    references=(
+        "https://docs.aws.amazon.com/lambda/latest/dg/permissions-layer-cross-account.html",
+        "https://docs.aws.amazon.com/lambda/latest/api/API_AddLayerVersionPermission.html",
+    ),
+    anchors={"checkov": (), "prowler": (), "kics": (), "securityhub": ()},
+)
+
+
+RULES: tuple[Rule, ...] = (DATA_EVENTS, GUARDDUTY, LAYER_GRANT)
