@@ -134,13 +134,16 @@ def test_json_report_matches_the_published_schema(tmp_path: Path) -> None:
 
 
 def test_scan_does_not_import_the_other_commands(tmp_path: Path) -> None:
-    """`lambdasec scan` start-up stays light: `sbom` and `layers` load only when they run (or for --help)."""
+    """`lambdasec scan` start-up stays light: `sbom`, `layers`, `collect`, `merge` and `permissions` load only when
+    they run (or for --help), and an IaC scan never loads boto3. The scan command's own --aws options come from
+    commands/live.py, which imports only click."""
     (tmp_path / "template.yaml").write_text("Resources: {}\n")
     code = ("import sys\nfrom lambdasec.cli import main\ntry:\n    main(['scan', sys.argv[1], '-q'])\n"
             "except SystemExit:\n    pass\n"
-            "print(sorted(m for m in sys.modules if m.startswith(('lambdasec.commands.', 'cyclonedx'))))\n")
+            "print(sorted(m for m in sys.modules if m.startswith(('lambdasec.commands.', 'cyclonedx', 'boto3',"
+            " 'botocore', 'lambdasec.collectors.aws', 'lambdasec.model.snapshot'))))\n")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert out.stdout.strip() == "['lambdasec.commands.live']"
 
 
 def _command(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from . import __version__
+from .commands.live import LiveError, check_live_arguments, live_scan_options  # click only: no boto3
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -52,7 +53,9 @@ class _Commands(click.Group):
     """Commands kept in their own modules are imported only when they run (or for --help): `lambdasec scan`
     does not pay for them."""
 
-    _elsewhere = {"sbom": ("lambdasec.commands.sbom", "sbom"), "layers": ("lambdasec.commands.layers", "layers")}
+    _elsewhere = {"sbom": ("lambdasec.commands.sbom", "sbom"), "layers": ("lambdasec.commands.layers", "layers"),
+                  "collect": ("lambdasec.commands.live", "collect"), "merge": ("lambdasec.commands.live", "merge"),
+                  "permissions": ("lambdasec.commands.live", "permissions")}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self._elsewhere})
@@ -150,15 +153,17 @@ def _exit_status(status: object) -> int:
               help="Entries listed in one package (default 100,000).")
 @click.option("--max-archive-depth", type=click.IntRange(min=0), metavar="N",
               help="Zips inside zips read this deep (default 2).")
+@live_scan_options
 def scan(
     paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None, severity: str | None,
     min_confidence: str | None, rules: tuple[str, ...], skip_rules: tuple[str, ...], config_file: Path | None,
     show_suppressed: bool, quiet: bool, color: str, jobs: int, no_cache: bool, sam_expander: str,
     scan_all_files: bool, layer_lock: Path | None, max_archive_bytes: int | None,
     max_archive_file_bytes: int | None, max_archive_ratio: float | None, max_archive_entries: int | None,
-    max_archive_depth: int | None,
+    max_archive_depth: int | None, live: dict[str, Any],
 ) -> None:
-    """Scan CloudFormation, SAM, Terraform and Serverless Framework files or directories (default: .)."""
+    """Scan CloudFormation, SAM, Terraform and Serverless Framework files or directories (default: .), or live
+    AWS accounts with --aws (read-only; docs/live.md)."""
     from .collectors.cloudformation.sam_cache import default_cache_dir
     from .config import ConfigError, load_config
     from .engine import ScanSettings, fewer_gc_passes
@@ -167,7 +172,9 @@ def scan(
     from .reporters import render
     from .rules.registry import all_rules
 
+    stats: dict[str, Any] | None = None
     try:
+        check_live_arguments(live, paths)
         config = load_config(config_file, Path.cwd())
         settings = ScanSettings(
             rules=rules, skip_rules=skip_rules,
@@ -183,8 +190,13 @@ def scan(
         effective_fail_on = fail_on or config.fail_on or "low"
         if effective_fail_on not in (*SEVERITIES, "none"):
             raise ConfigError(f"invalid fail_on in config: {effective_fail_on}")
-        report = run_scan(list(paths) or [Path(".")], settings)
-    except (ConfigError, KeyError) as exc:
+        if live["aws"]:
+            from .commands.live import options_from_cli, scan_live
+
+            report, stats = scan_live(options_from_cli(live), settings)
+        else:
+            report = run_scan(list(paths) or [Path(".")], settings)
+    except (ConfigError, KeyError, LiveError) as exc:
         click.echo(f"lambdasec: error: {str(exc).strip(chr(39))}", err=True)
         sys.exit(EXIT_USAGE)
     if not (quiet and fmt == "table"):
@@ -192,7 +204,15 @@ def scan(
         with fewer_gc_passes():  # the inventory is still alive: a collection would walk all of it again
             text = render(fmt, report, all_rules(), color=_use_color(color, is_tty) and output is None,
                           show_suppressed=show_suppressed)
+        if live["show_stats"]:
+            from .commands.live import live_output
+
+            text = live_output(text, fmt, stats)
         _emit(text, output)
+    elif live["show_stats"]:
+        from .commands.live import live_output
+
+        live_output("", "table", stats)
     for gap in report.coverage_gaps if fmt != "table" else ():
         click.echo(f"lambdasec: coverage gap: {gap.location.display()}: {gap.message}", err=True)
     sys.exit(exit_code(report, effective_fail_on))

@@ -74,3 +74,15 @@ def test_the_rate_limiter_spaces_calls_of_one_bucket() -> None:
         limiter.wait(scope, "lambda", "ListFunctions")
     limiter.wait(scope, "lambda", "GetFunction")  # another bucket: the default rate, no wait yet
     assert slept == [pytest.approx(0.1), pytest.approx(0.1)]
+
+
+def test_a_client_that_cannot_be_created_is_a_gap_not_a_hang(aws: Emulator) -> None:
+    class Broken:
+        def client(self, *args: object, **kwargs: object) -> object:
+            raise ValueError("no such service")
+
+    api = Api(Scope("123456789012", "us-east-1", Broken(), aws.endpoint), limiter=RateLimiter(default=0, rates={}))
+    assert api.call("lambda", "ListFunctions") is None
+    assert [g.kind for g in api.gaps] == ["aws-error"] and not api.ok("lambda")
+    api.incomplete("kms", "ListKeys", "more than 1000 keys: the first 1000 read")
+    assert not api.ok("kms") and api.gaps[-1].kind == "truncated"

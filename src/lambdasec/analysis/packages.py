@@ -962,6 +962,9 @@ def _locate(target: PackageTarget, roots: Sequence[Path]) -> _Located:
         default = "index.js" if runtime_language(runtime) == "javascript" else "index.py"
         name = literal(code.value) or default
         return InlinePackage(name, code.inline, f"inline code of {owner.id}")
+    if code.kind == "live":
+        return PackageError(f"the code of {owner.id} is deployed in the account; scan with --download-code to "
+                            "read it", expected_local=False, kind="remote")
     if code.kind != "local":
         return PackageError(f"the template does not say where the code of {owner.id} is", expected_local=False)
     if not isinstance(code.value, str):

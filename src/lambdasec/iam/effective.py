@@ -360,6 +360,8 @@ def _boundary_policy(role: Role, inventory: Inventory) -> Policy | None:
     from .managed import managed_policy
     from .policy import parse_document
 
+    if role.boundary_policy is not None:  # read with its document (live scans)
+        return role.boundary_policy
     value = role.permissions_boundary
     if isinstance(value, str):
         known = managed_policy(value)

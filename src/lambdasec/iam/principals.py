@@ -38,8 +38,16 @@ _UNRESOLVED_SHOWN = "<unresolved "
 def deployment_unit(resource: Resource) -> str:
     """The template, serverless file or Terraform module a resource comes from: the part of its key before
     ``#``. A scan of many unrelated projects is not one account, so who may act on what is judged within a
-    unit (a role of one stack does not hold grants on another stack's functions just by sharing a folder)."""
-    return resource.key.partition("#")[0]
+    unit (a role of one stack does not hold grants on another stack's functions just by sharing a folder).
+
+    Live resources are keyed by ARN: their unit is their account, ``aws-account:<id>`` (IAM ARNs have no region
+    but carry the account), so the roles, users and functions of one account are judged together."""
+    key = resource.key
+    if key.startswith("arn:"):
+        parts = key.split(":", 5)
+        if len(parts) > 4 and parts[4]:
+            return f"aws-account:{parts[4]}"
+    return key.partition("#")[0]
 
 
 def roles_in_unit(resource: Resource, inventory: Inventory) -> list[Role]:
@@ -122,7 +130,8 @@ def permissions_of(principal: Principal, inventory: Inventory) -> EffectivePermi
     # effective_permissions reads a role's policies and boundary: give it the principal's, as a role.
     stand_in = Role(key=principal.key, id=principal.id, type=principal.type, location=principal.location,
                     policies=policies_of(principal, inventory),
-                    permissions_boundary=principal.permissions_boundary if isinstance(principal, User) else None)
+                    permissions_boundary=principal.permissions_boundary if isinstance(principal, User) else None,
+                    boundary_policy=principal.boundary_policy if isinstance(principal, User) else None)
     return effective_permissions(stand_in, inventory)
 
 
@@ -134,6 +143,8 @@ def function_arn_resource(fn: Function) -> str:
 
 def role_arn_resource(role: Role) -> str:
     """The resource part of the role's ARN (`role/NAME`; roles of templates rarely set a path)."""
+    if role.key.startswith("arn:") and ":role/" in role.key:
+        return role.key.split(":", 5)[5]  # live roles: the real resource part, path included
     return f"role/{role.name if isinstance(role.name, str) and role.name else _UNKNOWN_NAME}"
 
 

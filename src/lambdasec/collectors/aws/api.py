@@ -35,6 +35,7 @@ _DENIED: Final = frozenset({
     "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess", "AuthFailure",
     "AuthorizationError", "NotAuthorized", "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId",
     "UnrecognizedClientException", "SignatureDoesNotMatch", "OptInRequired", "SubscriptionRequiredException",
+    "403",  # an error body botocore could not parse (proxies, emulators): AWS answers 403 only to refuse
 })
 _THROTTLED: Final = frozenset({
     "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
@@ -140,7 +141,7 @@ class Api:
         self.gaps: list[CoverageGap] = []
         self._clients: dict[str, Any] = {}
         self._failed: set[str] = set()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # _client records a gap while holding it
 
     # ------------------------------------------------------------ calls
     def call(self, service: str, operation: str, *, absent: tuple[str, ...] = (),
@@ -181,6 +182,10 @@ class Api:
             failed = self._failure(service, operation, exc, absent)
             return [] if failed == {} else None
         return items
+
+    def incomplete(self, service: str, operation: str, detail: str, kind: str = "truncated") -> None:
+        """What was read of ``service`` is incomplete for a reason other than a failed call (e.g. a bound)."""
+        self._record(service, operation, kind, detail)
 
     def ok(self, service: str) -> bool:
         """False once a call of the service failed in this scope (what was read of it is incomplete)."""
@@ -254,8 +259,9 @@ def _error_code(exc: Exception) -> tuple[str, str]:
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         error = response.get("Error", {})
-        return str(error.get("Code", "")), str(error.get("Message", "")).strip() or type(exc).__name__
-    return "", f"{type(exc).__name__}: {exc}".strip()
+        message = " ".join(str(error.get("Message", "")).split())[:200]  # one line, even from an HTML error page
+        return str(error.get("Code", "")), message or type(exc).__name__
+    return "", " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
 
 
 def _gap_kind(code: str, exc: Exception) -> str:
