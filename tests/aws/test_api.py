@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 from lambdasec.collectors.aws.api import Api, RateLimiter, Scope, is_read_operation, quota_bucket
@@ -86,3 +89,62 @@ def test_a_client_that_cannot_be_created_is_a_gap_not_a_hang(aws: Emulator) -> N
     assert [g.kind for g in api.gaps] == ["aws-error"] and not api.ok("lambda")
     api.incomplete("kms", "ListKeys", "more than 1000 keys: the first 1000 read")
     assert not api.ok("kms") and api.gaps[-1].kind == "truncated"
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **_: object) -> Iterator[bytes]:
+        yield self.data
+
+
+def _fail_first(api: Api, operation: str, failures: int, status: int, code: str) -> list[int]:
+    """Answer the first ``failures`` HTTP requests of a Lambda operation with an error, as AWS would (so botocore's
+    retries see them), then let the emulator answer."""
+    from botocore.awsrequest import AWSResponse
+
+    answered: list[int] = []
+
+    def handler(request: Any, **_: object) -> AWSResponse | None:
+        if len(answered) >= failures:
+            return None
+        answered.append(status)
+        return AWSResponse(request.url, status, {"x-amzn-ErrorType": code, "Content-Type": "application/json"},
+                           _Body(b'{"message": "injected"}'))
+
+    api.scope.session.events.register(f"before-send.lambda.{operation}", handler)
+    return answered
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore waits up to seconds between retries: the retries are what these tests check, not the waits."""
+    from botocore.retries import bucket, standard
+
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
+    monkeypatch.setattr(bucket.TokenBucket, "acquire", lambda self, amount=1, block=True: True)  # adaptive mode
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_throttling_and_server_errors_are_retried_then_answered(aws: Emulator) -> None:
+    aws.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
+    api = aws.api()
+    # Registered before the first call: a client copies its session's handlers when it is created.
+    throttled = _fail_first(api, "ListFunctions", 3, 429, "TooManyRequestsException")
+    failing = _fail_first(api, "ListLayers", 2, 503, "ServiceException")
+    assert api.pages("lambda", "ListFunctions", "Functions") == []
+    assert api.pages("lambda", "ListLayers", "Layers") == []
+    assert (throttled, failing, api.gaps) == ([429, 429, 429], [503, 503], [])
+    assert api.stats.calls[("lambda", "ListFunctions")] == 1  # retries are botocore's, inside one call
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_a_throttling_storm_that_outlasts_the_retries_is_a_throttled_gap(aws: Emulator) -> None:
+    api = aws.api(max_attempts=3)
+    storm = _fail_first(api, "ListFunctions", 100, 429, "TooManyRequestsException")
+    assert api.pages("lambda", "ListFunctions", "Functions") is None
+    assert len(storm) == 4  # the first attempt and botocore's 3 retries, then the gap
+    [gap] = api.gaps
+    assert gap.kind == "throttled" and "lambda:ListFunctions: TooManyRequestsException: injected" in gap.message
+    assert not api.ok("lambda")

@@ -124,7 +124,7 @@ class RateLimiter:
 
 @dataclass
 class ApiSettings:
-    max_attempts: int = 8  # botocore's adaptive retry mode: backs off and slows down on throttling
+    max_attempts: int = 8  # retries after the first attempt (botocore's adaptive mode backs off and slows down)
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     # Every (service, operation) called, in order, when set: the read-only proof of the tests.
