@@ -399,3 +399,34 @@ def test_layer_lock_rules_key_live_layers_by_their_arn(tmp_path: Path) -> None:
     assert [(o.resource_id, o.message) for o in mismatch if isinstance(o, Finding)] == [
         (fn.id, f"Layer {layer.key} of function {fn.id} uses version 4, the lock has 3 ({lock})")]
     assert _run(LAYER_NOT_LOCKED, inventory, layer_lock=str(lock)) == []
+
+
+def test_int012_compares_a_live_layer_version_hash_with_the_lock(tmp_path: Path) -> None:
+    """The published layer version is not what was reviewed: its CodeSha256 (the sha256 of its zip, base64)
+    differs from the digest the lock recorded for that version's zip."""
+    import base64
+    import hashlib
+    import json
+
+    from lambdasec.rules.layer_lock import LAYER_LOCK_MISMATCH
+
+    reviewed = hashlib.sha256(b"the reviewed zip").hexdigest()
+    published = hashlib.sha256(b"another zip").digest()
+    layer = LayerVersion(key=LAYER, id=LAYER, type="AWS::Lambda::LayerVersion",
+                         location=Location(arn=LAYER, region=REGION), code_sha256=base64.b64encode(published).decode())
+    fn = _function(layers=[ResourceRef(layer.key)])
+    inventory = _inventory(fn, layer)
+
+    def lock_with(content: str | None, sha256: str) -> str:
+        path = tmp_path / f"{len(list(tmp_path.iterdir()))}.lock"
+        path.write_text(json.dumps({"schema_version": 1, "layers": {LAYER[: -len(":3")]: {
+            "kind": "arn", "versions": [3], "sha256": sha256, "content": content, "functions": [fn.key]}}}))
+        return str(path)
+
+    zip_lock = lock_with("layers/shared.zip", reviewed)
+    [finding] = [o for o in _run(LAYER_LOCK_MISMATCH, inventory, layer_lock=zip_lock) if isinstance(o, Finding)]
+    assert finding.message == (f"Layer {LAYER} of function {fn.id} has content sha256 {published.hex()}, "
+                               f"the lock has {reviewed} ({zip_lock})")
+    assert _run(LAYER_LOCK_MISMATCH, inventory, layer_lock=lock_with("deployed", published.hex())) == []
+    # A directory was locked by the digest of its file listing: not comparable with a zip's hash.
+    assert _run(LAYER_LOCK_MISMATCH, inventory, layer_lock=lock_with("layers/shared", reviewed)) == []

@@ -272,6 +272,11 @@ class LayerCollector:
             key, kind, layer, version = self.identify(use)
             current = found.setdefault(key, CurrentLayer(key, kind, layer))
             current.uses.append(use)
+            deployed = self.inventory.resolve(use.reference, LayerVersion)
+            if deployed is not None and _is_live(deployed) and deployed.code_sha256 and current.sha256 is None:
+                # A layer version read from an account: Lambda's CodeSha256 is the sha256 of its zip, the digest
+                # a zip file gets here (content read only with --download-code).
+                current.sha256, current.content = _hex_sha256(deployed.code_sha256), DEPLOYED
             if version is not None:
                 versions.setdefault(key, set()).add(version)
         for key, current in found.items():
@@ -343,7 +348,8 @@ def verify(lock: LockFile, layers: Sequence[CurrentLayer], lock_path: Path) -> V
         content = _content_mismatch(current, locked)
         if content is not None:
             result.mismatches.append(content)
-        elif locked.sha256 is not None and current.sha256 is None and current.unread:
+        elif locked.sha256 is not None and (current.sha256 is None and current.unread
+                                            or not _comparable(current, locked)):
             result.not_compared.append(current)
     used = {current.key for current in layers}
     result.unused = [(key, entry) for key, entry in sorted(lock.layers.items()) if key not in used]
@@ -374,12 +380,40 @@ def _use_version(use: LayerUse) -> int | None:
 def _content_mismatch(current: CurrentLayer, locked: LockEntry) -> Mismatch | None:
     if current.sha256 is None or current.sha256 == locked.sha256:
         return None
+    if not _comparable(current, locked):
+        return None
     if locked.sha256 is None:
         message = (f"has content sha256 {current.sha256}, and the lock records no digest for it (its content "
                    "was not available when it was locked)")
     else:
         message = f"has content sha256 {current.sha256}, the lock has {locked.sha256}"
     return Mismatch("content", current, locked, message, tuple(current.uses))
+
+
+DEPLOYED: Final = "deployed"  # the content of a live layer version, known by Lambda's CodeSha256
+
+
+def _comparable(current: CurrentLayer, locked: LockEntry) -> bool:
+    """A deployed zip's hash cannot be compared with the listing digest a directory was locked with."""
+    if DEPLOYED not in (current.content, locked.content):
+        return True
+    return _zip_digest(current.content) and _zip_digest(locked.content)
+
+
+def _zip_digest(content: str | None) -> bool:
+    """Whether a layer's digest is the sha256 of a zip (a deployed layer, or a zip file), not of a listing."""
+    return content == DEPLOYED or (content is not None and content.lower().endswith(".zip"))
+
+
+def _hex_sha256(code_sha256: str) -> str | None:
+    import base64
+    import binascii
+
+    try:
+        raw = base64.b64decode(code_sha256, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.hex() if len(raw) == 32 else None
 
 
 # ---------------------------------------------------------------- which lock governs a function
