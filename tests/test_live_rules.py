@@ -430,3 +430,29 @@ def test_int012_compares_a_live_layer_version_hash_with_the_lock(tmp_path: Path)
     assert _run(LAYER_LOCK_MISMATCH, inventory, layer_lock=lock_with("deployed", published.hex())) == []
     # A directory was locked by the digest of its file listing: not comparable with a zip's hash.
     assert _run(LAYER_LOCK_MISMATCH, inventory, layer_lock=lock_with("layers/shared", reviewed)) == []
+
+
+def test_int014_judges_signing_profiles_only_where_signer_was_read() -> None:
+    from lambdasec.model.inventory import CodeSigningConfig, ScannedScope, SigningProfile
+    from lambdasec.rules.live import SIGNING_PROFILE
+
+    profile = f"arn:aws:signer:{REGION}:{ACCOUNT}:/signing-profiles/leaked/v1"
+    config_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:code-signing-config:csc-1"
+    config = CodeSigningConfig(key=config_arn, id=config_arn, type="AWS::Lambda::CodeSigningConfig",
+                               location=Location(arn=config_arn, region=REGION),
+                               allowed_publishers=[ResourceRef(profile)])
+    inventory = Inventory(scopes=[ScannedScope(ACCOUNT, REGION, ["lambda"])])
+    inventory.add(inventory.code_signing_configs, config)
+    [outcome] = SIGNING_PROFILE.run(inventory, Context(now=FIXTURE_CLOCK))
+    assert isinstance(outcome, NotEvaluated)
+    assert outcome.reason == f"signer was not read completely in account {ACCOUNT}, {REGION} (see the coverage gaps)"
+    inventory.scopes = [ScannedScope(ACCOUNT, REGION, ["lambda", "signer"])]
+    inventory.add(inventory.signing_profiles, SigningProfile(
+        key=profile, id=profile, type="AWS::Signer::SigningProfile", location=Location(arn=profile), name="leaked",
+        status="Revoked"))
+    [finding] = SIGNING_PROFILE.run(inventory, Context(now=FIXTURE_CLOCK))
+    assert isinstance(finding, Finding) and finding.evidence == {
+        "inactive_profiles": [{"profile": "leaked", "status": "Revoked"}], "all_publishers_inactive": True}
+    iac = Inventory()
+    iac.add(iac.code_signing_configs, config)
+    assert SIGNING_PROFILE.run(iac, Context(now=FIXTURE_CLOCK)) == []  # IaC scans: no scopes, nothing to say

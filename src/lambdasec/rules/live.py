@@ -22,6 +22,7 @@ from ..model.inventory import (
     LayerVersion,
     Resource,
     ScannedScope,
+    SigningProfile,
     Trail,
 )
 from ..model.location import Location
@@ -615,4 +616,94 @@ LAYER_GRANT = Rule(
 )
 
 
-RULES: tuple[Rule, ...] = (DATA_EVENTS, GUARDDUTY, LAYER_GRANT)
+# ---------------------------------------------------------------- INT014
+def _check_signing_profiles(inventory: Inventory, context: Context) -> Iterator[Outcome]:
+    if not inventory.scopes:
+        return
+    scopes = _scopes(inventory)
+    for config in inventory.code_signing_configs:
+        arn = _live_arn(config)
+        if arn is None:
+            continue
+        inactive: list[tuple[str, str]] = []
+        for publisher in config.allowed_publishers:
+            profile = inventory.get(publisher)
+            if isinstance(profile, SigningProfile):
+                if profile.status.lower() != "active":
+                    inactive.append((profile.name or profile.id, profile.status))
+                continue
+            shown = publisher.expression if isinstance(publisher, Unresolved) else str(publisher)
+            owner = arn_parts(shown)
+            missing = _missing_service(scopes, owner.account, owner.region, "signer") if owner else None
+            reason = missing or f"signing profile {shown} was not found in the scanned accounts"
+            yield SIGNING_PROFILE.not_evaluated(config, reason)
+        if not inactive:
+            continue
+        every = len(inactive) == len(config.allowed_publishers)
+        listed = ", ".join(f"{name} ({status})" for name, status in inactive)
+        yield SIGNING_PROFILE.finding(
+            inventory, config,
+            f"Code signing config {config.id} trusts signing profiles that are no longer active: {listed}"
+            + ("; none of its publishers can sign a deployment" if every else ""),
+            functions=[fn for fn in inventory.functions if inventory.get(fn.code_signing_config) is config],
+            evidence={"inactive_profiles": [{"profile": name, "status": status} for name, status in inactive],
+                      "all_publishers_inactive": every})
+
+
+SIGNING_PROFILE = Rule(
+    code="INT014",
+    slug="code-signing-profile-not-active",
+    title="Code signing configuration trusts a revoked or canceled signing profile",
+    severity=Severity.MEDIUM,
+    confidence=Confidence.HIGH,
+    category="code-integrity",
+    rationale=(
+        "A code signing configuration accepts code signed by the signing profiles it lists. A profile is revoked "
+        "when its signing material is no longer trusted (a leaked key, a compromised pipeline) and canceled when "
+        "it is retired. A configuration still listing such a profile was not updated when the trust changed: the "
+        "publishers it relies on may be gone, and when every one of them is, the next deployment fails and the "
+        "quickest fix is often to detach code signing or switch it to Warn. Read from AWS Signer in live scans."
+    ),
+    remediation=(
+        "Replace the revoked or canceled profile version in AllowedPublishers with the active profile of your "
+        "build pipeline (`aws lambda update-code-signing-config`), re-sign and redeploy the functions whose code "
+        "was signed with the revoked profile, and find out why it was revoked."
+    ),
+    check=_check_signing_profiles,
+    snippets={
+        "cloudformation": (
+            "SigningConfig:\n"
+            "  Type: AWS::Lambda::CodeSigningConfig\n"
+            "  Properties:\n"
+            "    AllowedPublishers:\n"
+            "      SigningProfileVersionArns: [!GetAtt PipelineSigningProfile.ProfileVersionArn]  # active\n"
+            "    CodeSigningPolicies: {UntrustedArtifactOnDeployment: Enforce}\n"
+        ),
+        "sam": (
+            "SigningConfig:\n"
+            "  Type: AWS::Lambda::CodeSigningConfig\n"
+            "  Properties:\n"
+            "    AllowedPublishers:\n"
+            "      SigningProfileVersionArns: [!GetAtt PipelineSigningProfile.ProfileVersionArn]  # active\n"
+            "    CodeSigningPolicies: {UntrustedArtifactOnDeployment: Enforce}\n"
+        ),
+        "terraform": (
+            'resource "aws_lambda_code_signing_config" "signing" {\n'
+            "  allowed_publishers {\n"
+            "    signing_profile_version_arns = [aws_signer_signing_profile.pipeline.version_arn] # active\n"
+            "  }\n"
+            "  policies {\n"
+            '    untrusted_artifact_on_deployment = "Enforce"\n'
+            "  }\n"
+            "}\n"
+        ),
+    },
+    references=(
+        "https://docs.aws.amazon.com/signer/latest/developerguide/revocation.html",
+        "https://docs.aws.amazon.com/lambda/latest/dg/configuration-codesigning.html",
+    ),
+    anchors={"checkov": (), "prowler": (), "kics": (), "securityhub": ()},
+)
+
+
+RULES: tuple[Rule, ...] = (DATA_EVENTS, GUARDDUTY, LAYER_GRANT, SIGNING_PROFILE)
