@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import lambdasec
+import lambdasec.reporters
 from lambdasec.collectors.aws.collector import collect_live
 from lambdasec.collectors.aws.session import LiveOptions
 from lambdasec.engine import ScanSettings, evaluate
@@ -153,3 +154,21 @@ def test_a_live_account_and_its_templates_get_the_same_findings(aws: Emulator, t
     assert function_findings(live) == {(rule, f"{kind}{_suffix(region)}") for region in REGIONS
                                        for kind, rules in (("Insecure", insecure), ("Clean", clean))
                                        for rule in rules}
+
+
+def test_the_table_shows_an_account_resource_by_its_arn_resource_part(aws: Emulator) -> None:
+    """Whole ARNs in the location column would leave no room for the findings (the ARN is the resource id)."""
+    from lambdasec.model.location import Location
+    from lambdasec.reporters.table import _where
+
+    assert _where(Location(arn="arn:aws:lambda:us-east-1:123456789012:function:orders", region="us-east-1")) == \
+        "function:orders (us-east-1)"
+    assert _where(Location(arn="arn:aws:iam::123456789012:role/app")) == "role/app"
+    assert _where(Location("template.yaml", 12)) == "template.yaml:12"
+    seed(aws)
+    session = aws.session()
+    emulate_missing_lambda_apis(aws, session)
+    inventory = collect_live(LiveOptions(regions=("us-east-1",)), session_factory=lambda **_: session)
+    text = lambdasec.reporters.render("table", evaluate(inventory, all_rules(), ScanSettings(now=FIXTURE_CLOCK)),
+                                      all_rules(), width=120)
+    assert "function:InsecureUsEast1 (us-east-1)" in text and "GITHUB_TOKEN" in text and TOKEN not in text

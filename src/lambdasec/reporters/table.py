@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..model.findings import Finding, Report, Severity
+from ..model.location import Location
 from ..rules.base import Rule
 
 _STYLE = {
@@ -35,6 +36,15 @@ def _group(findings: Sequence[Finding]) -> dict[str, list[Finding]]:
                                                         item[0])))
 
 
+def _where(location: Location) -> str:
+    """A file and line; for an account's resource, its ARN's resource part and region (the full ARN is in the
+    finding's resource id): a column of whole ARNs would leave no room for the findings."""
+    if location.file or not location.arn or location.arn.count(":") < 5:
+        return location.display()
+    resource = location.arn.split(":", 5)[5]
+    return f"{resource} ({location.region})" if location.region else resource
+
+
 def _priority_rank(findings: list[Finding]) -> tuple[int, int]:
     level, score = max((f.priority.rank for f in findings if f.priority is not None), default=(-1, 0))
     return -level, -score
@@ -60,7 +70,7 @@ def render(report: Report, rules: Sequence[Rule] = (), **options: Any) -> str:
                 f"[{_STYLE[f.severity]}]{f.severity.label}[/]",
                 f"{f.rule_id}\n[dim]{f.slug}[/]",
                 f"{escape(f.message)}\n[dim]confidence {f.confidence.label} · {escape(f.resource_id)}[/]",
-                escape(f.location.display()),
+                escape(_where(f.location)),
             )
         console.print(table)
     if options.get("show_suppressed") and report.suppressed:

@@ -11,6 +11,7 @@ boto3 and botocore are imported here, inside functions only: importing lambdasec
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
@@ -41,6 +42,9 @@ _THROTTLED: Final = frozenset({
     "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
     "RequestThrottled", "RequestThrottledException", "SlowDown", "ProvisionedThroughputExceededException",
 })
+
+
+_TAGS: Final = re.compile(r"<[^>]*>")
 
 
 def is_read_operation(service: str, operation: str) -> bool:
@@ -259,7 +263,8 @@ def _error_code(exc: Exception) -> tuple[str, str]:
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         error = response.get("Error", {})
-        message = " ".join(str(error.get("Message", "")).split())[:200]  # one line, even from an HTML error page
+        # One line of text, even from an HTML error page (a proxy, an emulator lacking the API).
+        message = " ".join(_TAGS.sub(" ", str(error.get("Message", ""))).split())[:200]
         return str(error.get("Code", "")), message or type(exc).__name__
     return "", " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
 
