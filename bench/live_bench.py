@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark the live scan against an emulated account: N functions seeded in moto's standalone server.
 
-    python3 bench/live_bench.py                 # 2,000 functions, 3 timed runs
-    python3 bench/live_bench.py -n 500 --repeat 1
+    python3 bench/live_bench.py                 # 2,000 functions, lambdasec and Prowler, 1 timed run each
+    python3 bench/live_bench.py -n 500 --only lambdasec
 
 What it does:
 1. starts moto's standalone server (``python3 -m moto.server``, the pinned test dependency) on 127.0.0.1 in its
@@ -10,9 +10,11 @@ What it does:
 2. seeds one region with N functions the way a real account looks: 1 role per 10 functions, every 4th function
    with a resource policy, every 10th with a public function URL, a layer used by every 5th, SQS event source
    mappings for every 20th, environment variables on all;
-3. runs ``lambdasec scan --aws --region us-east-1 --stats -f json`` (one untimed warm-up, then --repeat timed
-   runs) with ``AWS_ENDPOINT_URL`` pointing at the emulator, and reports wall time, CPU, peak memory (``os.wait4``)
-   and the calls per function by Lambda quota bucket read from the report's ``stats``.
+3. runs ``lambdasec scan --aws --region us-east-1 --stats -f json`` and, side by side, Prowler's Lambda checks
+   (``prowler aws --service awslambda``, installed by this script in bench/.work/prowler-venv) against the same
+   emulator (``AWS_ENDPOINT_URL``), --repeat timed runs each, and reports wall time, CPU and peak memory
+   (``os.wait4``) and the requests the EMULATOR received during each run (its request log), Lambda's split by
+   quota bucket: what each tool would spend of a real account's throttling budget.
 
 moto answers every call in Python on the same 2 CPUs: the wall time is dominated by the emulator, so it says
 little about a real account (where AWS's quotas, not CPU, bound the scan); the call counts are what transfers.
@@ -24,6 +26,7 @@ import argparse
 import io
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -39,15 +42,56 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
 
+PROWLER_VENV = BENCH / ".work" / "prowler-venv"
+PROWLER_VERSION = "5.46.0"  # the version installed when the benchmark was written; bump deliberately
+LAMBDA_PATH = re.compile(r'"(GET|POST|PUT|DELETE) (/20\d\d-\d\d-\d\d/[^ ?"]*)')
+
+
+def ensure_prowler() -> Path:
+    prowler = PROWLER_VENV / "bin" / "prowler"
+    if not prowler.exists():
+        print(f"installing prowler=={PROWLER_VERSION} into {PROWLER_VENV} (takes minutes)...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(PROWLER_VENV)], check=True)
+        subprocess.run([str(PROWLER_VENV / "bin" / "pip"), "install", "-q", f"prowler=={PROWLER_VERSION}"],
+                       check=True)
+    return prowler
+
+
+def emulator_requests(log: Path, start: int) -> tuple[int, dict[str, int]]:
+    """Requests the emulator logged after byte ``start``: the total, and Lambda's by quota bucket."""
+    total, buckets = 0, {"lambda": 0, "lambda:GetFunction": 0, "lambda:GetPolicy": 0}
+    with log.open("rb") as handle:
+        handle.seek(start)
+        for line in handle.read().decode("utf-8", "replace").splitlines():
+            if '" 2' not in line and '" 4' not in line and '" 5' not in line:
+                continue  # not a request line
+            if "/moto-api/" in line:
+                continue
+            total += 1
+            found = LAMBDA_PATH.search(line)
+            if found is None:
+                continue
+            method, path = found.groups()
+            parts = path.strip("/").split("/")  # 2015-03-31, functions, NAME, [policy]
+            if method == "GET" and len(parts) == 3 and parts[1] == "functions":
+                buckets["lambda:GetFunction"] += 1
+            elif method == "GET" and len(parts) == 4 and parts[1] == "functions" and parts[3] == "policy":
+                buckets["lambda:GetPolicy"] += 1
+            else:
+                buckets["lambda"] += 1
+    return total, buckets
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-def start_emulator(port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start_emulator(port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as sink:  # the child keeps its own handle
+        process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                   stdout=subprocess.DEVNULL, stderr=sink)
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).close()  # noqa: S310
@@ -102,12 +146,20 @@ def seed(endpoint: str, count: int) -> None:
             lam.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name)
 
 
-def run_scan(endpoint: str, output: Path) -> tuple[float, float, float, int]:
+def lambdasec_command(output: Path) -> list[str]:
+    return [sys.executable, "-m", "lambdasec", "scan", "--aws", "--region", REGION, "--stats", "-f", "json",
+            "-o", str(output), "--fail-on", "none"]
+
+
+def prowler_command(prowler: Path, output: Path) -> list[str]:
+    return [str(prowler), "aws", "--service", "awslambda", "--region", REGION, "--output-formats", "json-ocsf",
+            "--output-directory", str(output), "--no-banner"]
+
+
+def run_tool(endpoint: str, command: list[str]) -> tuple[float, float, float, int]:
     env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
     env.pop("AWS_PROFILE", None)
-    command = [sys.executable, "-m", "lambdasec", "scan", "--aws", "--region", REGION, "--stats", "-f", "json",
-               "-o", str(output), "--fail-on", "none"]
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
@@ -118,43 +170,58 @@ def run_scan(endpoint: str, output: Path) -> tuple[float, float, float, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--functions", type=int, default=2000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--only", choices=["lambdasec", "prowler"])
     args = parser.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
+    tools = {"lambdasec": lambdasec_command(WORK / "lambdasec.json")}
+    if args.only != "lambdasec":
+        tools["prowler"] = prowler_command(ensure_prowler(), WORK / "prowler")
+    if args.only == "prowler":
+        del tools["lambdasec"]
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    emulator = start_emulator(port)
+    log = WORK / "emulator.log"
+    emulator = start_emulator(port, log)
+    rows = []
     try:
         started = time.perf_counter()
         seed(endpoint, args.functions)
         print(f"seeded {args.functions} functions in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        report_path = WORK / "report.json"
-        warm = run_scan(endpoint, report_path)
-        print(f"warm-up: {warm[0]:.2f} s wall, exit {warm[3]}", file=sys.stderr)
-        samples = []
-        for run in range(args.repeat):
-            samples.append(run_scan(endpoint, report_path))
-            print(f"run {run + 1}/{args.repeat}: {samples[-1][0]:.2f} s wall", file=sys.stderr)
+        for name, command in tools.items():
+            samples, requests = [], []
+            for run in range(args.repeat):
+                offset = log.stat().st_size
+                samples.append(run_tool(endpoint, command))
+                requests.append(emulator_requests(log, offset))
+                print(f"{name} run {run + 1}/{args.repeat}: {samples[-1][0]:.1f} s wall, exit {samples[-1][3]}, "
+                      f"{requests[-1][0]} requests", file=sys.stderr)
+            rows.append((name, samples, requests[-1]))
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
-    report = json.loads(report_path.read_text())
-    stats = report.get("stats", {})
-    buckets = stats.get("by_quota_bucket", {})
-    functions = args.functions
-    print("| functions | median wall (s) | min-max wall (s) | median CPU (s) | peak RSS (MiB) | findings | gaps |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    walls = [s[0] for s in samples]
-    print(f"| {functions} | {statistics.median(walls):.2f} | {min(walls):.2f}-{max(walls):.2f} | "
-          f"{statistics.median(s[1] for s in samples):.2f} | {statistics.median(s[2] for s in samples):.0f} | "
-          f"{len(report['findings'])} | {len(report['coverage_gaps'])} |")
-    print()
-    print("| quota bucket | calls | per function |")
-    print("|---|---:|---:|")
-    for bucket, calls in sorted(buckets.items()):
-        print(f"| {bucket} | {calls} | {calls / functions:.3f} |")
-    print(f"\ntotal calls: {stats.get('total')}; exit code of the last run: {samples[-1][3]}")
+    n = args.functions
+    print(f"{n} functions in one region of an emulated account (moto {_moto_version()}); command: "
+          f"`python3 bench/live_bench.py -n {n} --repeat {args.repeat}`\n")
+    print("| tool | median wall (s) | median CPU (s) | peak RSS (MiB) | requests | Lambda shared bucket per function "
+          "| GetFunction per function | GetPolicy per function |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, samples, (total, buckets) in rows:
+        print(f"| {name} | {statistics.median(s[0] for s in samples):.1f} | "
+              f"{statistics.median(s[1] for s in samples):.1f} | {statistics.median(s[2] for s in samples):.0f} | "
+              f"{total} | {buckets['lambda'] / n:.2f} | {buckets['lambda:GetFunction'] / n:.2f} | "
+              f"{buckets['lambda:GetPolicy'] / n:.2f} |")
+    if "lambdasec" in tools:
+        report = json.loads((WORK / "lambdasec.json").read_text())
+        print(f"\nlambdasec: {len(report['findings'])} findings, {len(report['coverage_gaps'])} coverage gaps; its own "
+              f"--stats by quota bucket: {report.get('stats', {}).get('by_quota_bucket')}")
     return 0
+
+
+def _moto_version() -> str:
+    from importlib.metadata import version
+
+    return version("moto")
 
 
 if __name__ == "__main__":
