@@ -431,6 +431,16 @@ def _protection(detector: GuardDutyDetector) -> tuple[str, str]:
     return "off", f"detector {detector.id} has {_LAMBDA_PROTECTION} {status or 'not set'}"
 
 
+_GUARDDUTY_CFN = (
+    "Detector:\n"
+    "  Type: AWS::GuardDuty::Detector\n"
+    "  Properties:\n"
+    "    Enable: true\n"
+    "    Features:\n"
+    "      - Name: LAMBDA_NETWORK_LOGS\n"
+    "        Status: ENABLED\n"
+)  # CloudFormation and SAM alike
+
 GUARDDUTY = Rule(
     code="THR001",
     slug="guardduty-lambda-protection-off",
@@ -455,24 +465,8 @@ GUARDDUTY = Rule(
     ),
     check=_check_guardduty,
     snippets={
-        "cloudformation": (
-            "Detector:\n"
-            "  Type: AWS::GuardDuty::Detector\n"
-            "  Properties:\n"
-            "    Enable: true\n"
-            "    Features:\n"
-            "      - Name: LAMBDA_NETWORK_LOGS\n"
-            "        Status: ENABLED\n"
-        ),
-        "sam": (
-            "Detector:\n"
-            "  Type: AWS::GuardDuty::Detector\n"
-            "  Properties:\n"
-            "    Enable: true\n"
-            "    Features:\n"
-            "      - Name: LAMBDA_NETWORK_LOGS\n"
-            "        Status: ENABLED\n"
-        ),
+        "cloudformation": _GUARDDUTY_CFN,
+        "sam": _GUARDDUTY_CFN,
         "terraform": (
             'resource "aws_guardduty_detector" "main" {\n'
             "  enable = true\n"
@@ -558,6 +552,15 @@ def _users(inventory: Inventory, layer: Resource | None) -> Iterable[Function]:
     return [fn for fn in inventory.functions if any(inventory.get(ref) is layer for ref in fn.layers)]
 
 
+_LAYER_PERMISSION_CFN = (
+    "LayerPermission:\n"
+    "  Type: AWS::Lambda::LayerVersionPermission\n"
+    "  Properties:\n"
+    "    Action: lambda:GetLayerVersion\n"
+    "    LayerVersionArn: !Ref SharedLayer\n"
+    "    Principal: '111122223333'  # an account listed in trusted_accounts\n"
+)  # CloudFormation and SAM alike
+
 LAYER_GRANT = Rule(
     code="EXP009",
     slug="layer-shared-with-unknown-account",
@@ -582,22 +585,8 @@ LAYER_GRANT = Rule(
     ),
     check=_check_layer_grants,
     snippets={
-        "cloudformation": (
-            "LayerPermission:\n"
-            "  Type: AWS::Lambda::LayerVersionPermission\n"
-            "  Properties:\n"
-            "    Action: lambda:GetLayerVersion\n"
-            "    LayerVersionArn: !Ref SharedLayer\n"
-            "    Principal: '111122223333'  # an account listed in trusted_accounts\n"
-        ),
-        "sam": (
-            "LayerPermission:\n"
-            "  Type: AWS::Lambda::LayerVersionPermission\n"
-            "  Properties:\n"
-            "    Action: lambda:GetLayerVersion\n"
-            "    LayerVersionArn: !Ref SharedLayer\n"
-            "    Principal: '111122223333'  # an account listed in trusted_accounts\n"
-        ),
+        "cloudformation": _LAYER_PERMISSION_CFN,
+        "sam": _LAYER_PERMISSION_CFN,
         "terraform": (
             'resource "aws_lambda_layer_version_permission" "partner" {\n'
             "  layer_name     = aws_lambda_layer_version.shared.layer_arn\n"
@@ -650,6 +639,15 @@ def _check_signing_profiles(inventory: Inventory, context: Context) -> Iterator[
                       "all_publishers_inactive": every})
 
 
+_SIGNING_CONFIG_CFN = (
+    "SigningConfig:\n"
+    "  Type: AWS::Lambda::CodeSigningConfig\n"
+    "  Properties:\n"
+    "    AllowedPublishers:\n"
+    "      SigningProfileVersionArns: [!GetAtt PipelineSigningProfile.ProfileVersionArn]  # active\n"
+    "    CodeSigningPolicies: {UntrustedArtifactOnDeployment: Enforce}\n"
+)  # CloudFormation and SAM alike
+
 SIGNING_PROFILE = Rule(
     code="INT014",
     slug="code-signing-profile-not-active",
@@ -671,22 +669,8 @@ SIGNING_PROFILE = Rule(
     ),
     check=_check_signing_profiles,
     snippets={
-        "cloudformation": (
-            "SigningConfig:\n"
-            "  Type: AWS::Lambda::CodeSigningConfig\n"
-            "  Properties:\n"
-            "    AllowedPublishers:\n"
-            "      SigningProfileVersionArns: [!GetAtt PipelineSigningProfile.ProfileVersionArn]  # active\n"
-            "    CodeSigningPolicies: {UntrustedArtifactOnDeployment: Enforce}\n"
-        ),
-        "sam": (
-            "SigningConfig:\n"
-            "  Type: AWS::Lambda::CodeSigningConfig\n"
-            "  Properties:\n"
-            "    AllowedPublishers:\n"
-            "      SigningProfileVersionArns: [!GetAtt PipelineSigningProfile.ProfileVersionArn]  # active\n"
-            "    CodeSigningPolicies: {UntrustedArtifactOnDeployment: Enforce}\n"
-        ),
+        "cloudformation": _SIGNING_CONFIG_CFN,
+        "sam": _SIGNING_CONFIG_CFN,
         "terraform": (
             'resource "aws_lambda_code_signing_config" "signing" {\n'
             "  allowed_publishers {\n"

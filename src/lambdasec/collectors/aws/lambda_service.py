@@ -74,7 +74,7 @@ import os
 import tempfile
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final
 
 from ...model.inventory import (
@@ -275,35 +275,28 @@ class _Collector:
         if response is None:
             return None
         kinds: set[str] = set()
-        for index, statement in enumerate(_statements(response.get("Policy"))):
-            if statement.effect != "Allow":
-                continue
-            sid = statement.sid or str(index)
-            grants = [(principal, action) for principal in _principal_values(statement)
-                      for action in statement.actions or [""]]
-            for number, (principal, action) in enumerate(grants):
-                key = f"{fn_arn}#policy/{sid}" + (f"/{number}" if number else "")
-                permission = Permission(key=key, id=key, type="AWS::Lambda::Permission", location=self._where(fn_arn))
-                permission.function = ResourceRef(fn_arn, "Arn")
-                permission.action = action
-                permission.principal = principal
-                conditions = statement.conditions
-                permission.source_arn = _condition(conditions, "aws:sourcearn")
-                permission.source_account = _condition(conditions, "aws:sourceaccount")
-                permission.principal_org_id = _condition(conditions, "aws:principalorgid")
-                permission.event_source_token = _condition(conditions, "lambda:eventsourcetoken")
-                permission.function_url_auth_type = _condition(conditions, "lambda:functionurlauthtype")
-                via_url = _condition(conditions, "lambda:invokedviafunctionurl")
-                permission.invoked_via_function_url = isinstance(via_url, str) and via_url.lower() == "true"
-                self.inventory.add(self.inventory.permissions, permission)
-                kind = ASYNC_SERVICE_PRINCIPALS.get(principal) if isinstance(principal, str) else None
-                if kind:
-                    kinds.add(kind)
-                    source = EventSource(key=f"{key}#source", id=key, type="AWS::Lambda::Permission",
-                                         location=self._where(fn_arn))
-                    source.function, source.kind, source.invocation = permission.function, kind, "async"
-                    source.source = permission.source_arn
-                    self.inventory.add(self.inventory.event_sources, source)
+        for key, statement, principal, action in _grants(fn_arn, response.get("Policy")):
+            permission = Permission(key=key, id=key, type="AWS::Lambda::Permission", location=self._where(fn_arn))
+            permission.function = ResourceRef(fn_arn, "Arn")
+            permission.action = action
+            permission.principal = principal
+            conditions = statement.conditions
+            permission.source_arn = _condition(conditions, "aws:sourcearn")
+            permission.source_account = _condition(conditions, "aws:sourceaccount")
+            permission.principal_org_id = _condition(conditions, "aws:principalorgid")
+            permission.event_source_token = _condition(conditions, "lambda:eventsourcetoken")
+            permission.function_url_auth_type = _condition(conditions, "lambda:functionurlauthtype")
+            via_url = _condition(conditions, "lambda:invokedviafunctionurl")
+            permission.invoked_via_function_url = isinstance(via_url, str) and via_url.lower() == "true"
+            self.inventory.add(self.inventory.permissions, permission)
+            kind = ASYNC_SERVICE_PRINCIPALS.get(principal) if isinstance(principal, str) else None
+            if kind:
+                kinds.add(kind)
+                source = EventSource(key=f"{key}#source", id=key, type="AWS::Lambda::Permission",
+                                     location=self._where(fn_arn))
+                source.function, source.kind, source.invocation = permission.function, kind, "async"
+                source.source = permission.source_arn
+                self.inventory.add(self.inventory.event_sources, source)
         return kinds
 
     # ------------------------------------------------------------ function URLs, event-invoke configs
@@ -416,21 +409,14 @@ class _Collector:
             return
         response = self.api.call("lambda", "GetLayerVersionPolicy", absent=_ABSENT, LayerName=name,
                                  VersionNumber=number)
-        for index, statement in enumerate(_statements((response or {}).get("Policy"))):
-            if statement.effect != "Allow":
-                continue
-            sid = statement.sid or str(index)
-            grants = [(principal, action) for principal in _principal_values(statement)
-                      for action in statement.actions or [""]]
-            for count, (principal, action) in enumerate(grants):
-                key = f"{arn}#policy/{sid}" + (f"/{count}" if count else "")
-                grant = LayerPermission(key=key, id=key, type="AWS::Lambda::LayerVersionPermission",
-                                        location=self._where(arn))
-                grant.layer = ResourceRef(arn)
-                grant.action = action
-                grant.principal = principal
-                grant.organization_id = _condition(statement.conditions, "aws:principalorgid")
-                self.inventory.add(self.inventory.layer_permissions, grant)
+        for key, statement, principal, action in _grants(arn, (response or {}).get("Policy")):
+            grant = LayerPermission(key=key, id=key, type="AWS::Lambda::LayerVersionPermission",
+                                    location=self._where(arn))
+            grant.layer = ResourceRef(arn)
+            grant.action = action
+            grant.principal = principal
+            grant.organization_id = _condition(statement.conditions, "aws:principalorgid")
+            self.inventory.add(self.inventory.layer_permissions, grant)
 
     def _layer_details(self, layer: LayerVersion) -> None:
         """CodeSha256 (and the content with --download-code) of a layer version a function uses."""
@@ -584,6 +570,19 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
+
+
+def _grants(owner: str, policy: Any) -> Iterator[tuple[str, PolicyStatement, Value, Value]]:
+    """(key, statement, principal, action) of every Allow of a resource policy: one per principal and action, as
+    ``AWS::Lambda::Permission`` has them, keyed ``<owner>#policy/<Sid>`` (later ones of a statement ``.../<n>``)."""
+    for index, statement in enumerate(_statements(policy)):
+        if statement.effect != "Allow":
+            continue
+        sid = statement.sid or str(index)
+        grants = [(principal, action) for principal in _principal_values(statement)
+                  for action in statement.actions or [""]]
+        for number, (principal, action) in enumerate(grants):
+            yield f"{owner}#policy/{sid}" + (f"/{number}" if number else ""), statement, principal, action
 
 
 def _principal_values(statement: PolicyStatement) -> list[Value]:
