@@ -174,3 +174,16 @@ def test_the_json_stats_helpers() -> None:
     assert json.loads(live.add_stats_to_json('{"a": 1}', counted)) == {"a": 1, "stats": counted}
     table = live.stats_table(counted)
     assert table.splitlines()[0] == "AWS calls" and "    lambda:GetFunction    2  (1.0 per function)\n" in table
+
+
+def test_credentials_that_cannot_be_set_up_are_a_usage_error_not_a_traceback(
+        aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    from lambdasec.cli import main
+
+    scanned = CliRunner().invoke(main, ["scan", "--aws", "--region", "us-east-1", "--profile", "nope"])
+    assert scanned.exit_code == 2
+    assert "cannot set up AWS credentials: The config profile (nope) could not be found" in scanned.output
+    collected = _run(live.collect, ["--aws", "--profile", "nope", "-o", "out.json.gz"])
+    assert collected.exit_code == 2
+    assert "cannot set up AWS credentials: The config profile (nope) could not be found" in collected.output

@@ -119,7 +119,6 @@ def scan_live(options: LiveOptions, settings: ScanSettings, *, session_factory: 
 
     from ..analysis.packages import limits_from_options
     from ..collectors.aws.api import CallStats
-    from ..collectors.aws.collector import collect_live
     from ..engine import evaluate, fewer_gc_passes, select_rules
     from ..rules.registry import all_rules
 
@@ -130,9 +129,20 @@ def scan_live(options: LiveOptions, settings: ScanSettings, *, session_factory: 
         if options.download_code:
             options.code_dir = code_dir
             options.archive_limits = limits_from_options({**settings.config.rule_options, **settings.rule_options})
-        inventory = collect_live(options, stats=stats, session_factory=session_factory, services=services)
+        inventory = _collect(options, stats, session_factory=session_factory, services=services)
         report = evaluate(inventory, rules, settings, roots=[code_dir] if options.download_code else [])
         return report, stats_dict(stats, inventory)
+
+
+def _collect(options: LiveOptions, stats: Any, **overrides: Any) -> Inventory:
+    """collect_live, with credentials that cannot even be set up (an unknown profile) as a usage error."""
+    from ..collectors.aws.collector import collect_live
+    from ..collectors.aws.session import LiveUsageError
+
+    try:
+        return collect_live(options, stats=stats, **overrides)
+    except LiveUsageError as exc:
+        raise LiveError(str(exc)) from None
 
 
 def live_output(text: str, fmt: str, stats: Mapping[str, Any] | None) -> str:
@@ -208,7 +218,6 @@ def collect(output: Path, show_stats: bool, **live: Any) -> None:
 
     Exit 3 when something could not be read (the gaps are in the snapshot and printed); 2 on usage errors."""
     from ..collectors.aws.api import CallStats
-    from ..collectors.aws.collector import collect_live
     from ..model.snapshot import write_snapshot
 
     if not live.get("aws"):
@@ -218,7 +227,10 @@ def collect(output: Path, show_stats: bool, **live: Any) -> None:
     except LiveError as exc:
         raise click.UsageError(str(exc)) from None
     stats = CallStats()
-    inventory = collect_live(options, stats=stats)
+    try:
+        inventory = _collect(options, stats)
+    except LiveError as exc:
+        raise click.UsageError(str(exc)) from None
     counted = stats_dict(stats, inventory)
     meta = {"source": "aws", "accounts": sorted({s.account for s in inventory.scopes}),
             "regions": sorted({s.region for s in inventory.scopes}), "stats": counted}

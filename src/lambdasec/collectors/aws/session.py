@@ -277,5 +277,9 @@ def _region_of(session: Any) -> str:
 
 def _boto3_session(**kwargs: Any) -> Any:
     import boto3
+    from botocore.exceptions import BotoCoreError
 
-    return boto3.session.Session(**kwargs)
+    try:
+        return boto3.session.Session(**kwargs)
+    except BotoCoreError as exc:  # an unknown profile, a broken config file: the user's to fix, not a blind spot
+        raise LiveUsageError(f"cannot set up AWS credentials: {exc}") from None
