@@ -187,3 +187,22 @@ def test_credentials_that_cannot_be_set_up_are_a_usage_error_not_a_traceback(
     collected = _run(live.collect, ["--aws", "--profile", "nope", "-o", "out.json.gz"])
     assert collected.exit_code == 2
     assert "cannot set up AWS credentials: The config profile (nope) could not be found" in collected.output
+
+
+def test_what_securityaudit_lacks_is_what_the_docs_say() -> None:
+    """docs/live.md compares the printed policy with AWS's SecurityAudit (moto's dated copy of it)."""
+    import fnmatch
+
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    from ..conftest import REPO
+
+    audit = json.loads(aws_managed_policies_data)["SecurityAudit"]
+    granted = [action for statement in audit["Document"]["Statement"] if statement["Effect"] == "Allow"
+               for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])]
+    lacking = [action for action in live.read_actions()
+               if not any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in granted)]
+    assert (audit["DefaultVersionId"], lacking) == (
+        "v86", ["lambda:GetFunction", "lambda:GetLayerVersion", "signer:ListSigningProfiles"])
+    page = (REPO / "docs" / "live.md").read_text(encoding="utf-8")
+    assert "SecurityAudit version v86" in page and all(f"`{action}`" in page for action in lacking)
