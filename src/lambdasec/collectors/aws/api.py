@@ -191,6 +191,11 @@ class Api:
         """What was read of ``service`` is incomplete for a reason other than a failed call (e.g. a bound)."""
         self._record(service, operation, kind, detail)
 
+    def services_called(self) -> list[str]:
+        """The AWS services this Api made a client for (every service a collector called)."""
+        with self._lock:
+            return list(self._clients)
+
     def ok(self, service: str) -> bool:
         """False once a call of the service failed in this scope (what was read of it is incomplete)."""
         return service not in self._failed

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
@@ -141,19 +141,13 @@ def _run_task(target: Target, name: str, collect: ServiceCollector, known: froze
             f"account {target.account}, region {target.region}, {name}: {type(exc).__name__}: {exc}"[:400],
             Location(arn=f"arn:aws:{name}:{target.region}:{target.account}", region=target.region)))
     result.gaps.extend(api.gaps)
-    touched = set(known) | set(_clients_of(api))
+    touched = set(known) | set(api.services_called())
     result.failed = {service for service in touched if not api.ok(service)}
     if crashed:
         result.failed |= touched
     else:
         result.complete = touched - result.failed
     return result
-
-
-def _clients_of(api: Api) -> Iterator[str]:
-    """The AWS services the task actually called (a collector without OPERATIONS still reports them)."""
-    clients: dict[str, Any] = getattr(api, "_clients", {})
-    yield from clients
 
 
 def _merge(inventory: Inventory, results: list[_Result], scanned: list[Target]) -> None:
