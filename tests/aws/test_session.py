@@ -206,3 +206,22 @@ def test_endpoint_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     assert LiveOptions().endpoint_url is None
     assert Target("1", "r", None) == Target("1", "r", "other session")
+
+
+def test_an_assumed_role_is_assumed_again_before_its_credentials_expire(aws: Emulator) -> None:
+    """A long Organization scan outlives a role session: the credentials renew themselves through AssumeRole."""
+    import datetime as dt
+
+    log: list[tuple[str, str]] = []
+    role = "arn:aws:iam::111111111111:role/audit"
+    found = targets(LiveOptions(regions=("us-east-1",), role_arn=role), **fast(log))
+    session = found.targets[0].session
+    credentials = session._session._credentials
+    first = credentials.get_frozen_credentials().access_key
+    assert log == [("sts", "GetCallerIdentity"), ("sts", "AssumeRole")]
+    credentials._expiry_time = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)  # as if an hour passed
+    renewed = credentials.get_frozen_credentials().access_key
+    assert log == [("sts", "GetCallerIdentity"), ("sts", "AssumeRole"), ("sts", "AssumeRole")]
+    assert renewed != first
+    identity = session.client("sts", endpoint_url=aws.endpoint).get_caller_identity()
+    assert identity["Arn"] == "arn:aws:sts::111111111111:assumed-role/audit/lambdasec"

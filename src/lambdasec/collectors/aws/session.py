@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from lambdasec.fast_dataclass import dataclass, field
@@ -242,8 +242,35 @@ def _assume(calls: _Calls, factory: SessionFactory, base: Any, account: str, reg
             gaps.append(CoverageGap(gap.kind, f"account {target}: cannot assume {role_arn}: {detail}"[:400],
                                     Location(arn=role_arn)))
         return None
-    return factory(aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
-                   aws_session_token=credentials["SessionToken"], region_name=_region_of(base))
+    session = factory(aws_access_key_id=credentials["AccessKeyId"],
+                      aws_secret_access_key=credentials["SecretAccessKey"],
+                      aws_session_token=credentials["SessionToken"], region_name=_region_of(base))
+    _renew_before_expiry(session, credentials, lambda: (api.call("sts", "AssumeRole", **params) or {}).get(
+        "Credentials"), role_arn)
+    return session
+
+
+def _renew_before_expiry(session: Any, credentials: Mapping[str, Any], assume: Callable[[], Any],
+                         role_arn: str) -> None:
+    """Make the session assume the role again shortly before its credentials expire (botocore's refreshable
+    credentials): an Organization's scan can outlast a role session (one hour by default), and expired credentials
+    would turn the rest of it into gaps. A session without botocore's internals (a test double) is left as is."""
+    core = getattr(session, "_session", None)
+    if core is None or "Expiration" not in credentials:
+        return
+    from botocore.credentials import RefreshableCredentials
+
+    def metadata(fresh: Any) -> dict[str, Any]:
+        if not fresh:  # the gap of the failed call is in the Api; botocore raises on the request that needed it
+            raise RuntimeError(f"could not assume {role_arn} again")
+        expiry = fresh["Expiration"]
+        return {"access_key": fresh["AccessKeyId"], "secret_key": fresh["SecretAccessKey"],
+                "token": fresh["SessionToken"],
+                "expiry_time": expiry.isoformat() if hasattr(expiry, "isoformat") else str(expiry)}
+
+    # botocore offers no public setter for a session's credentials: this is how its own providers install them.
+    core._credentials = RefreshableCredentials.create_from_metadata(
+        metadata(credentials), lambda: metadata(assume()), method="sts-assume-role")
 
 
 def _regions(calls: _Calls, options: LiveOptions, entry: _Account, home: str) -> list[str]:
