@@ -75,7 +75,8 @@ def _inventory(*objects: Any, scopes: tuple[tuple[str, str, tuple[str, ...]], ..
     buckets = {Function: inventory.functions, Trail: inventory.trails, GuardDutyDetector: inventory.guardduty_detectors,
                LayerVersion: inventory.layers, LayerPermission: inventory.layer_permissions, Role: inventory.roles}
     for obj in objects:
-        inventory.add(buckets[type(obj)], obj)
+        bucket = buckets.get(type(obj))
+        inventory.add(bucket if bucket is not None else inventory.ecr_repositories, obj)
     inventory.scopes = [ScannedScope(account, region, list(services)) for account, region, services in scopes]
     return inventory
 
@@ -456,3 +457,26 @@ def test_int014_judges_signing_profiles_only_where_signer_was_read() -> None:
     iac = Inventory()
     iac.add(iac.code_signing_configs, config)
     assert SIGNING_PROFILE.run(iac, Context(now=FIXTURE_CLOCK)) == []  # IaC scans: no scopes, nothing to say
+
+
+def test_int015_needs_the_image_repository_read_from_ecr() -> None:
+    from lambdasec.model.inventory import CodeLocation, EcrRepository
+    from lambdasec.rules.live import IMAGE_SCANNING
+
+    def image_function(name: str, image: str) -> Function:
+        return _function(name, package_type="Image", code=CodeLocation("image", image))
+
+    own = image_function("own", f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/orders:v1")
+    missing = image_function("missing", f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/gone:v1")
+    hub = image_function("hub", "public.ecr.aws/lambda/python:3.12")  # not a private ECR repository: skipped
+    repository = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/orders"
+    unread = _inventory(own, scopes=((ACCOUNT, REGION, ("lambda",)),))
+    assert [o.reason for o in _run(IMAGE_SCANNING, unread) if isinstance(o, NotEvaluated)] == [
+        f"the repository orders of its image: ecr was not read completely in account {ACCOUNT}, {REGION} "
+        "(see the coverage gaps)"]
+    read = _inventory(own, missing, hub, EcrRepository(key=repository, id=repository, type="AWS::ECR::Repository",
+                                                      location=Location(arn=repository), name="orders"),
+                      scopes=((ACCOUNT, REGION, ("lambda", "ecr")),))
+    outcomes = _run(IMAGE_SCANNING, read)
+    assert [(type(o).__name__, getattr(o, "resource_id", "")) for o in outcomes] == [
+        ("Finding", own.id), ("NotEvaluated", missing.id)]

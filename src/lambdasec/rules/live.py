@@ -9,6 +9,7 @@ stay silent there (OBS003, EXP007 and the identity rules cover what templates de
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
@@ -16,6 +17,7 @@ from lambdasec.fast_dataclass import dataclass
 
 from ..model.findings import Confidence, Severity
 from ..model.inventory import (
+    EcrRepository,
     Function,
     GuardDutyDetector,
     Inventory,
@@ -690,4 +692,87 @@ SIGNING_PROFILE = Rule(
 )
 
 
-RULES: tuple[Rule, ...] = (DATA_EVENTS, GUARDDUTY, LAYER_GRANT, SIGNING_PROFILE)
+# ---------------------------------------------------------------- INT015
+_ECR_CFN = (
+    "Repository:\n"
+    "  Type: AWS::ECR::Repository\n"
+    "  Properties:\n"
+    "    ImageTagMutability: IMMUTABLE\n"
+    "    ImageScanningConfiguration: {ScanOnPush: true}\n"
+)  # CloudFormation and SAM alike
+
+_ECR_IMAGE: Final = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([^:@]+)")
+
+
+def _check_image_scanning(inventory: Inventory, context: Context) -> Iterator[Outcome]:
+    if not inventory.scopes:
+        return
+    scopes = _scopes(inventory)
+    for fn, arn in _live_functions(inventory):
+        code = fn.code
+        if code is None or code.kind != "image" or not isinstance(code.value, str):
+            continue
+        image = _ECR_IMAGE.match(code.value)
+        if image is None:
+            continue  # not an ECR image: INT006's business
+        account, region, name = image.groups()
+        missing = _missing_service(scopes, account, region, "ecr")
+        if missing is not None:
+            yield IMAGE_SCANNING.not_evaluated(fn, f"the repository {name} of its image: {missing}")
+            continue
+        repository = inventory.get(f"arn:{arn.partition}:ecr:{region}:{account}:repository/{name}")
+        if not isinstance(repository, EcrRepository):
+            yield IMAGE_SCANNING.not_evaluated(fn, f"the ECR repository {name} of its image was not found")
+            continue
+        if repository.scan_on_push:
+            continue
+        yield IMAGE_SCANNING.finding(
+            inventory, fn,
+            f"Function {fn.id} runs an image of ECR repository {name}, which does not scan images on push (nor "
+            "does a registry scanning rule cover it): its image was never checked for known vulnerabilities",
+            evidence={"repository": repository.id, "image": code.value, "tag_mutability": repository.tag_mutability})
+
+
+IMAGE_SCANNING = Rule(
+    code="INT015",
+    slug="image-repository-not-scanned",
+    title="Container image function whose ECR repository does not scan images",
+    severity=Severity.LOW,
+    confidence=Confidence.HIGH,
+    category="code-integrity",
+    rationale=(
+        "A container-image function runs everything in its image: the base image's packages and the application's "
+        "dependencies. ECR finds their known vulnerabilities when images are scanned on push (basic scanning) or "
+        "continuously (enhanced scanning with Amazon Inspector). A repository that does neither leaves the "
+        "function's image unchecked, so a vulnerable library in it goes unnoticed. Read from ECR in live scans "
+        "(the repository's setting and the registry's scanning rules)."
+    ),
+    remediation=(
+        "Turn on scan on push for the repository (`aws ecr put-image-scanning-configuration --image-scanning-"
+        "configuration scanOnPush=true`) or, better, enhanced scanning for the registry with a rule covering the "
+        "repository, and act on the findings before deploying the image."
+    ),
+    check=_check_image_scanning,
+    snippets={
+        "cloudformation": _ECR_CFN,
+        "sam": _ECR_CFN,
+        "terraform": (
+            'resource "aws_ecr_repository" "app" {\n'
+            '  name                 = "app"\n'
+            '  image_tag_mutability = "IMMUTABLE"\n'
+            "  image_scanning_configuration {\n"
+            "    scan_on_push = true\n"
+            "  }\n"
+            "}\n"
+        ),
+    },
+    references=(
+        "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning.html",
+        "https://docs.aws.amazon.com/lambda/latest/dg/images-create.html",
+    ),
+    anchors={"checkov": ("CKV_AWS_163",), "prowler": ("ecr_repositories_scan_images_on_push_enabled",),
+             "kics": (), "securityhub": ("ECR.1",)},
+)
+
+
+RULES: tuple[Rule, ...] = (DATA_EVENTS, GUARDDUTY, LAYER_GRANT, SIGNING_PROFILE, IMAGE_SCANNING)
