@@ -30,6 +30,7 @@ from ..model.inventory import (
 from ..model.location import Location
 from ..model.values import ResourceRef, Unresolved
 from .base import Context, Outcome, Rule
+from .observability import TRAIL_SNIPPETS
 
 _LAMBDA_TYPE: Final = "AWS::Lambda::Function"
 # Fields of an advanced event selector that say which Lambda invocations are recorded, with the value an Invoke
@@ -301,54 +302,7 @@ DATA_EVENTS = Rule(
         "`ReadWriteType` `All` or `WriteOnly` (Invoke is a write event). Start a trail that is not logging."
     ),
     check=_check_data_events,
-    snippets={
-        "cloudformation": (
-            "Trail:\n"
-            "  Type: AWS::CloudTrail::Trail\n"
-            "  Properties:\n"
-            "    IsLogging: true\n"
-            "    IsMultiRegionTrail: true\n"
-            "    S3BucketName: !Ref TrailBucket\n"
-            "    AdvancedEventSelectors:\n"
-            "      - Name: Lambda invocations\n"
-            "        FieldSelectors:\n"
-            "          - Field: eventCategory\n"
-            "            Equals: [Data]\n"
-            "          - Field: resources.type\n"
-            "            Equals: [AWS::Lambda::Function]\n"
-        ),
-        "sam": (
-            "Trail:\n"
-            "  Type: AWS::CloudTrail::Trail\n"
-            "  Properties:\n"
-            "    IsLogging: true\n"
-            "    IsMultiRegionTrail: true\n"
-            "    S3BucketName: !Ref TrailBucket\n"
-            "    EventSelectors:\n"
-            "      - ReadWriteType: All\n"
-            "        DataResources:\n"
-            "          - Type: AWS::Lambda::Function\n"
-            "            Values: [arn:aws:lambda]\n"
-        ),
-        "terraform": (
-            'resource "aws_cloudtrail" "main" {\n'
-            '  name                  = "main"\n'
-            "  s3_bucket_name        = aws_s3_bucket.trail.id\n"
-            "  is_multi_region_trail = true\n"
-            "  advanced_event_selector {\n"
-            '    name = "Lambda invocations"\n'
-            "    field_selector {\n"
-            '      field  = "eventCategory"\n'
-            '      equals = ["Data"]\n'
-            "    }\n"
-            "    field_selector {\n"
-            '      field  = "resources.type"\n'
-            '      equals = ["AWS::Lambda::Function"]\n'
-            "    }\n"
-            "  }\n"
-            "}\n"
-        ),
-    },
+    snippets=TRAIL_SNIPPETS,
     references=(
         "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-data-events-with-cloudtrail.html",
         "https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_AdvancedFieldSelector.html",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Final
 
 from ..model.findings import Confidence, Severity
 from ..model.inventory import Function, Inventory, LogGroup, Trail
@@ -228,6 +228,57 @@ def _selectors_location(trail: Trail) -> Location:
     return trail.at("EventSelectors")
 
 
+# A trail recording every function's invocations in every region (OBS003, and OBS004 in rules/live.py).
+TRAIL_SNIPPETS: Final = {
+    "cloudformation": (
+        "Trail:\n"
+        "  Type: AWS::CloudTrail::Trail\n"
+        "  Properties:\n"
+        "    IsLogging: true\n"
+        "    IsMultiRegionTrail: true\n"
+        "    S3BucketName: !Ref TrailBucket\n"
+        "    AdvancedEventSelectors:\n"
+        "      - Name: Lambda invocations\n"
+        "        FieldSelectors:\n"
+        "          - Field: eventCategory\n"
+        "            Equals: [Data]\n"
+        "          - Field: resources.type\n"
+        "            Equals: [AWS::Lambda::Function]\n"
+    ),
+    "sam": (
+        "Trail:\n"
+        "  Type: AWS::CloudTrail::Trail\n"
+        "  Properties:\n"
+        "    IsLogging: true\n"
+        "    IsMultiRegionTrail: true\n"
+        "    S3BucketName: !Ref TrailBucket\n"
+        "    EventSelectors:\n"
+        "      - ReadWriteType: All\n"
+        "        IncludeManagementEvents: true\n"
+        "        DataResources:\n"
+        "          - Type: AWS::Lambda::Function\n"
+        "            Values: [arn:aws:lambda]\n"
+    ),
+    "terraform": (
+        'resource "aws_cloudtrail" "main" {\n'
+        '  name                  = "main"\n'
+        "  s3_bucket_name        = aws_s3_bucket.trail.id\n"
+        "  is_multi_region_trail = true\n"
+        "  advanced_event_selector {\n"
+        '    name = "Lambda invocations"\n'
+        "    field_selector {\n"
+        '      field  = "eventCategory"\n'
+        '      equals = ["Data"]\n'
+        "    }\n"
+        "    field_selector {\n"
+        '      field  = "resources.type"\n'
+        '      equals = ["AWS::Lambda::Function"]\n'
+        "    }\n"
+        "  }\n"
+        "}\n"
+    ),
+}
+
 TRAIL = Rule(
     code="OBS003",
     slug="trail-without-lambda-data-events",
@@ -249,51 +300,7 @@ TRAIL = Rule(
         "scope them to sensitive functions if needed."
     ),
     check=_check_trail,
-    snippets={
-        "cloudformation": (
-            "Trail:\n"
-            "  Type: AWS::CloudTrail::Trail\n"
-            "  Properties:\n"
-            "    IsLogging: true\n"
-            "    S3BucketName: !Ref TrailBucket\n"
-            "    AdvancedEventSelectors:\n"
-            "      - Name: Lambda invocations\n"
-            "        FieldSelectors:\n"
-            "          - Field: eventCategory\n"
-            "            Equals: [Data]\n"
-            "          - Field: resources.type\n"
-            "            Equals: [AWS::Lambda::Function]\n"
-        ),
-        "sam": (
-            "Trail:\n"
-            "  Type: AWS::CloudTrail::Trail\n"
-            "  Properties:\n"
-            "    IsLogging: true\n"
-            "    S3BucketName: !Ref TrailBucket\n"
-            "    EventSelectors:\n"
-            "      - IncludeManagementEvents: true\n"
-            "        DataResources:\n"
-            "          - Type: AWS::Lambda::Function\n"
-            "            Values: [arn:aws:lambda]\n"
-        ),
-        "terraform": (
-            'resource "aws_cloudtrail" "main" {\n'
-            '  name           = "main"\n'
-            "  s3_bucket_name = aws_s3_bucket.trail.id\n"
-            "  advanced_event_selector {\n"
-            '    name = "Lambda invocations"\n'
-            "    field_selector {\n"
-            '      field  = "eventCategory"\n'
-            '      equals = ["Data"]\n'
-            "    }\n"
-            "    field_selector {\n"
-            '      field  = "resources.type"\n'
-            '      equals = ["AWS::Lambda::Function"]\n'
-            "    }\n"
-            "  }\n"
-            "}\n"
-        ),
-    },
+    snippets=TRAIL_SNIPPETS,
     references=(
         "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-data-events-with-cloudtrail.html",
         "https://docs.aws.amazon.com/lambda/latest/dg/logging-using-cloudtrail.html",
