@@ -37,6 +37,15 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
+class Answer:
+    """The HTTP response a botocore ``before-call`` handler hands back instead of sending the request (botocore
+    reads only its status): how the tests answer the APIs moto 5.2.1 lacks."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status_code = status
+        self.headers: dict[str, str] = {}
+
+
 class Emulator:
     """The emulator as a test sees it: raw boto3 clients to seed it, and lambdasec's Api to read it."""
 
@@ -52,6 +61,20 @@ class Emulator:
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
         return self.session().client(service, region_name=region, endpoint_url=self.endpoint)
+
+    def function_url_configs(self, params: dict[str, Any], **_: Any) -> tuple[Answer, dict[str, Any]]:
+        """A ``before-call.lambda.ListFunctionUrlConfigs`` handler (moto 5.2.1 lacks the API): the answer built from
+        moto's own ``GetFunctionUrlConfig`` in the calling client's region."""
+        from urllib.parse import unquote
+
+        function = unquote(params["url_path"].split("/")[3])
+        seeding = self.client("lambda", params["context"]["client_region"])
+        try:
+            config = seeding.get_function_url_config(FunctionName=function)
+        except seeding.exceptions.ResourceNotFoundException:
+            return Answer(), {"FunctionUrlConfigs": []}
+        config.pop("ResponseMetadata", None)
+        return Answer(), {"FunctionUrlConfigs": [config]}
 
     def api(self, region: str = "us-east-1", account: str = ACCOUNT, **settings: Any) -> Any:
         from lambdasec.collectors.aws.api import Api, ApiSettings, RateLimiter, Scope

@@ -56,7 +56,7 @@ from lambdasec.model.values import ResourceRef, Unresolved
 from lambdasec.rules.registry import all_rules
 
 from ..conftest import FIXTURE_CLOCK
-from .conftest import ACCOUNT, Emulator
+from .conftest import ACCOUNT, Answer, Emulator
 
 REGION = "us-east-1"
 PREFIX = f"arn:aws:lambda:{REGION}:{ACCOUNT}"
@@ -139,14 +139,6 @@ def seed(aws: Emulator) -> None:
     lam.create_event_source_mapping(EventSourceArn=QUEUE, FunctionName="tidy")
 
 
-class _Response:
-    """The HTTP response a before-call handler hands back to botocore (only its status is read)."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.status_code = status
-        self.headers: dict[str, str] = {}
-
-
 def _on(target: Any, event: str, handler: Callable[..., Any], *, first: bool = False) -> None:
     """Register a handler on the scan's boto3 session (an Api's, or a session given as is): every client
     lambdasec creates from that session afterwards inherits it."""
@@ -159,30 +151,19 @@ def emulate_missing_apis(aws: Emulator, api: Any, signing: list[dict[str, Any]] 
                          signed: dict[str, list[str]] | None = None) -> None:
     """Answer what moto 5.2.1 lacks or drops (module docstring). ``api``: an Api, or the boto3 session a scan
     will use (so end-to-end tests of the whole live scan can reuse it)."""
-    seeding = aws.client("lambda", REGION)
+    def signing_configs(**_: Any) -> tuple[Answer, dict[str, Any]]:
+        return Answer(), {"CodeSigningConfigs": list(signing or [])}
 
-    def url_configs(params: dict[str, Any], **_: Any) -> tuple[_Response, dict[str, Any]]:
-        function = unquote(params["url_path"].split("/")[3])
-        try:
-            config = seeding.get_function_url_config(FunctionName=function)
-        except seeding.exceptions.ResourceNotFoundException:
-            return _Response(), {"FunctionUrlConfigs": []}
-        config.pop("ResponseMetadata", None)
-        return _Response(), {"FunctionUrlConfigs": [config]}
-
-    def signing_configs(**_: Any) -> tuple[_Response, dict[str, Any]]:
-        return _Response(), {"CodeSigningConfigs": list(signing or [])}
-
-    def signed_functions(params: dict[str, Any], **_: Any) -> tuple[_Response, dict[str, Any]]:
+    def signed_functions(params: dict[str, Any], **_: Any) -> tuple[Answer, dict[str, Any]]:
         config = unquote(params["url_path"].split("/")[3])
-        return _Response(), {"FunctionArns": list((signed or {}).get(config, []))}
+        return Answer(), {"FunctionArns": list((signed or {}).get(config, []))}
 
     def add_dropped_fields(parsed: dict[str, Any], **_: Any) -> None:
         configurations = [parsed["Configuration"]] if "Configuration" in parsed else parsed.get("Functions", [])
         for configuration in configurations:
             configuration.update(NOT_RETURNED_BY_MOTO.get(configuration["FunctionName"], {}))
 
-    _on(api, "before-call.lambda.ListFunctionUrlConfigs", url_configs)
+    _on(api, "before-call.lambda.ListFunctionUrlConfigs", aws.function_url_configs)
     _on(api, "before-call.lambda.ListCodeSigningConfigs", signing_configs)
     _on(api, "before-call.lambda.ListFunctionsByCodeSigningConfig", signed_functions)
     _on(api, "after-call.lambda.GetFunction", add_dropped_fields)
@@ -376,7 +357,7 @@ def test_real_lambda_policy_shapes_read_like_the_emulator_ones(aws: Emulator) ->
     api = aws.api(REGION)
     emulate_missing_apis(aws, api)
     policy = json.dumps({"Version": "2012-10-17", "Id": "default", "Statement": statements})
-    _on(api, "before-call.lambda.GetPolicy", lambda **_: (_Response(), {"Policy": policy, "RevisionId": "r"}))
+    _on(api, "before-call.lambda.GetPolicy", lambda **_: (Answer(), {"Policy": policy, "RevisionId": "r"}))
     inventory = collect(api)
     got = {p.key.rsplit("/", 1)[1]: (p.principal, p.action, p.source_arn, p.source_account, p.principal_org_id,
                                       p.event_source_token, p.function_url_auth_type, p.invoked_via_function_url)
@@ -435,8 +416,8 @@ def test_container_image_function(aws: Emulator) -> None:
 
 
 # ---------------------------------------------------------------- failures are gaps
-def _fail(code: str, status: int = 403) -> Callable[..., tuple[_Response, dict[str, Any]]]:
-    return lambda **_: (_Response(status), {"Error": {"Code": code, "Message": "injected by the test"}})
+def _fail(code: str, status: int = 403) -> Callable[..., tuple[Answer, dict[str, Any]]]:
+    return lambda **_: (Answer(status), {"Error": {"Code": code, "Message": "injected by the test"}})
 
 
 def test_list_functions_failing_leaves_no_functions_and_a_gap(seeded: Emulator) -> None:
@@ -589,7 +570,7 @@ def test_alias_urls_and_an_environment_lambda_cannot_decrypt(aws: Emulator) -> N
     api = aws.api(REGION)
     urls = [{"FunctionUrl": "https://x.lambda-url.us-east-1.on.aws/", "FunctionArn": f"{OPEN}:live",
              "AuthType": "NONE", "CreationTime": "t", "LastModifiedTime": "t"}]
-    _on(api, "before-call.lambda.ListFunctionUrlConfigs", lambda **_: (_Response(), {"FunctionUrlConfigs": urls}))
+    _on(api, "before-call.lambda.ListFunctionUrlConfigs", lambda **_: (Answer(), {"FunctionUrlConfigs": urls}))
     emulate_missing_apis(aws, api)
 
     def undecryptable(parsed: dict[str, Any], **_: Any) -> None:

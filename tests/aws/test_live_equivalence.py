@@ -18,7 +18,6 @@ import json
 import zipfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import lambdasec
 import lambdasec.reporters
@@ -29,7 +28,7 @@ from lambdasec.model.findings import Report
 from lambdasec.rules.registry import all_rules
 
 from ..conftest import FIXTURE_CLOCK
-from .conftest import Emulator
+from .conftest import Answer, Emulator
 
 REGIONS = ("us-east-1", "eu-west-1")
 TOKEN = "ghp_" + "Q7w3E9r5T1y8U2i6O4p0A3s7D9f1G5h8J2k4"  # a made-up token in GitHub's format
@@ -109,25 +108,10 @@ def template(region: str) -> str:
 
 def emulate_missing_lambda_apis(aws: Emulator, session: Any) -> None:
     """moto 5.2.1 answers these with 404 (module docstring): answered from moto's own data, per region."""
-
-    class Response:
-        status_code = 200
-        headers: dict[str, str] = {}
-
-    def url_configs(params: dict[str, Any], **_: Any) -> tuple[Response, dict[str, Any]]:
-        function = unquote(params["url_path"].split("/")[3])
-        seeding = aws.client("lambda", params["context"]["client_region"])
-        try:
-            config = seeding.get_function_url_config(FunctionName=function)
-        except seeding.exceptions.ResourceNotFoundException:
-            return Response(), {"FunctionUrlConfigs": []}
-        config.pop("ResponseMetadata", None)
-        return Response(), {"FunctionUrlConfigs": [config]}
-
-    session.events.register("before-call.lambda.ListFunctionUrlConfigs", url_configs)
+    session.events.register("before-call.lambda.ListFunctionUrlConfigs", aws.function_url_configs)
     session.events.register("before-call.lambda.ListCodeSigningConfigs",
-                            lambda **_: (Response(), {"CodeSigningConfigs": []}))
-    session.events.register("before-call.signer.ListSigningProfiles", lambda **_: (Response(), {"profiles": []}))
+                            lambda **_: (Answer(), {"CodeSigningConfigs": []}))
+    session.events.register("before-call.signer.ListSigningProfiles", lambda **_: (Answer(), {"profiles": []}))
 
 
 def function_findings(report: Report) -> set[tuple[str, str]]:
