@@ -52,11 +52,12 @@ class Emulator:
     def __init__(self, endpoint: str) -> None:
         self.endpoint = endpoint
         self.account = ACCOUNT
+        self.keys = ("testing", "testing")  # an IAM user's once a test has the emulator enforce IAM
 
     def session(self) -> Any:
         import boto3
 
-        return boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+        return boto3.session.Session(aws_access_key_id=self.keys[0], aws_secret_access_key=self.keys[1],
                                      region_name="us-east-1")
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
