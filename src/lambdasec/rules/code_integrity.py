@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
+from typing import Final
 
 from lambdasec.fast_dataclass import dataclass
 
 from ..model.findings import Confidence, Severity
-from ..model.inventory import CodeSigningConfig, EnvVar, Function, Inventory
+from ..model.inventory import CodeSigningConfig, EcrRepository, EnvVar, Function, Inventory
 from ..model.values import ResourceRef, Unresolved, Value
 from .base import Context, Outcome, Rule
 
@@ -228,6 +229,27 @@ def _check_layer_foreign_account(inventory: Inventory, context: Context) -> Iter
                 )
 
 
+_ECR_IMAGE: Final = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/([^:@]+)")
+
+
+def ecr_repository_key(image: str) -> tuple[str, str, str, str] | None:
+    """(repository ARN, account, region, name) of an ECR image URI; None for other registries."""
+    match = _ECR_IMAGE.match(image)
+    if match is None:
+        return None
+    account, region, china, name = match.groups()
+    partition = "aws-cn" if china else "aws"
+    return f"arn:{partition}:ecr:{region}:{account}:repository/{name}", account, region, name
+
+
+def _immutable_repository(inventory: Inventory, image: str) -> bool:
+    """A live scan read the image's ECR repository and its tags cannot be moved (exclusions are not read, so
+    IMMUTABLE_WITH_EXCLUSION does not count)."""
+    found = ecr_repository_key(image)
+    repository = inventory.get(found[0]) if found else None
+    return isinstance(repository, EcrRepository) and repository.tag_mutability == "IMMUTABLE"
+
+
 def _check_image_mutable_tag(inventory: Inventory, context: Context) -> Iterator[Outcome]:
     for fn in _image_functions(inventory):
         uri = _image_uri(fn)
@@ -238,7 +260,7 @@ def _check_image_mutable_tag(inventory: Inventory, context: Context) -> Iterator
         reference = _image_reference(text, resolved=isinstance(uri, str))
         if reference.kind == "unknown":
             yield IMAGE_MUTABLE_TAG.not_evaluated(fn, f"the image reference is not known statically ({text})")
-        elif reference.kind in ("tag", "none"):
+        elif reference.kind in ("tag", "none") and not _immutable_repository(inventory, text):
             what = f"tag '{reference.tag}'" if reference.kind == "tag" else "no tag (read as 'latest')"
             yield IMAGE_MUTABLE_TAG.finding(
                 inventory, fn,
@@ -569,7 +591,8 @@ IMAGE_MUTABLE_TAG = Rule(
         "whatever the tag points to on the day of the next deployment: anyone who can push to the "
         "repository decides what the function will run, and a rollback does not bring the previous "
         "code back. Container images are not covered by Lambda code signing, so the digest is the only "
-        "thing that pins the code."
+        "thing that pins the code. A live scan that read the image's ECR repository does not report a tag in a "
+        "repository whose tags are IMMUTABLE (a tag there cannot be moved)."
     ),
     remediation=(
         "Reference the image by digest (repository@sha256:...), as produced by the build that pushed it, "

@@ -9,7 +9,6 @@ stay silent there (OBS003, EXP007 and the identity rules cover what templates de
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
@@ -30,6 +29,7 @@ from ..model.inventory import (
 from ..model.location import Location
 from ..model.values import ResourceRef, Unresolved
 from .base import Context, Outcome, Rule
+from .code_integrity import ecr_repository_key
 from .observability import TRAIL_SNIPPETS
 
 _LAMBDA_TYPE: Final = "AWS::Lambda::Function"
@@ -655,26 +655,23 @@ _ECR_CFN = (
     "    ImageScanningConfiguration: {ScanOnPush: true}\n"
 )  # CloudFormation and SAM alike
 
-_ECR_IMAGE: Final = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([^:@]+)")
-
-
 def _check_image_scanning(inventory: Inventory, context: Context) -> Iterator[Outcome]:
     if not inventory.scopes:
         return
     scopes = _scopes(inventory)
-    for fn, arn in _live_functions(inventory):
+    for fn, _arn in _live_functions(inventory):
         code = fn.code
         if code is None or code.kind != "image" or not isinstance(code.value, str):
             continue
-        image = _ECR_IMAGE.match(code.value)
+        image = ecr_repository_key(code.value)
         if image is None:
             continue  # not an ECR image: INT006's business
-        account, region, name = image.groups()
+        repository_arn, account, region, name = image
         missing = _missing_service(scopes, account, region, "ecr")
         if missing is not None:
             yield IMAGE_SCANNING.not_evaluated(fn, f"the repository {name} of its image: {missing}")
             continue
-        repository = inventory.get(f"arn:{arn.partition}:ecr:{region}:{account}:repository/{name}")
+        repository = inventory.get(repository_arn)
         if not isinstance(repository, EcrRepository):
             yield IMAGE_SCANNING.not_evaluated(fn, f"the ECR repository {name} of its image was not found")
             continue
