@@ -1,0 +1,69 @@
+"""Records out of one JSON document (``{"Records": [...]}``, ``{"Findings": [...]}`` or a top-level array).
+
+Engines read JSON lines natively and in parallel, but a CloudTrail file is one JSON value of up to tens of MB,
+which they read slowly (DuckDB parses it as one object). So documents are cut into their records here: each
+record is decoded once to find where it ends and its exact text is kept (no re-serialization). A document broken
+part way keeps the records before the break, and the break is reported.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+from lambdasec.fast_dataclass import dataclass
+
+_SEPARATOR = re.compile(r"[\s,]*")
+_SPACE = re.compile(r"\s*")
+
+
+@dataclass
+class Split:
+    records: list[str]
+    malformed: int = 0  # elements that are valid JSON but no object
+    error: str | None = None  # why the rest of the document could not be read
+
+
+def _array_start(text: str, records_key: str) -> int:
+    """Index just after the '[' opening the records."""
+    if not records_key:
+        start = _SPACE.match(text).end()  # type: ignore[union-attr]
+        if text[start:start + 1] != "[":
+            raise ValueError("the document is no JSON array")
+        return start + 1
+    match = re.search(r'"' + re.escape(records_key) + r'"\s*:\s*\[', text)
+    if match is None:
+        raise ValueError(f'no "{records_key}" array in the document')
+    return match.end()
+
+
+def split_document(text: str, records_key: str) -> Split:
+    decoder = json.JSONDecoder()
+    try:
+        position = _array_start(text, records_key)
+    except ValueError as exc:
+        return Split([], error=str(exc))
+    split = Split([])
+    split.records.extend(_elements(decoder, text, position, split))
+    return split
+
+
+def _elements(decoder: json.JSONDecoder, text: str, position: int, split: Split) -> Iterator[str]:
+    while True:
+        position = _SEPARATOR.match(text, position).end()  # type: ignore[union-attr]
+        if position >= len(text):
+            split.error = "the document ends before its records array is closed (truncated file?)"
+            return
+        if text[position] == "]":
+            return
+        try:
+            value, end = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as exc:
+            split.error = f"invalid JSON after {len(split.records) + split.malformed} records: {exc.msg}"
+            return
+        if isinstance(value, dict):
+            yield text[position:end]
+        else:
+            split.malformed += 1
+        position = end

@@ -1,0 +1,200 @@
+"""Query engines: DuckDB (embedded, the default) and Spark (``spark_engine.py``), behind one small interface.
+
+An engine loads record files into ``raw_<kind>`` tables, extracts :data:`tables.FIELDS` with one JSON parse per
+record, and runs portable SQL (DuckDB's dialect, translated for Spark by sqlglot). Everything after the raw
+tables (derivation, malformed counts, the detections) is the same SQL text on every engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from lambdasec.fast_dataclass import dataclass
+
+from .tables import DERIVE, FIELDS, FLOW_COLUMNS, KINDS, MALFORMED, TABLES
+
+MAX_RECORD_BYTES = 256 * 1024 * 1024  # one JSON line or record: far above any CloudTrail record (about 100 KB max)
+
+
+@dataclass(frozen=True)
+class LineFiles:
+    """JSON-lines files holding records of one kind and flavour; ``sources`` maps each file to the path reported."""
+
+    kind: str
+    flavour: str
+    wrapper: str
+    compressed: bool
+    files: tuple[tuple[str, str], ...]  # (file read, file reported)
+
+
+@dataclass(frozen=True)
+class FlowFiles:
+    fields: tuple[str, ...]
+    header: bool
+    compressed: bool
+    files: tuple[str, ...]
+
+
+def _nested(fields: Sequence[tuple[str, str, str]]) -> dict[str, Any]:
+    """{"userIdentity": {"arn": "text"}, ...} from the dotted paths."""
+    tree: dict[str, Any] = {}
+    for _, path, kind in fields:
+        node = tree
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = kind
+    return tree
+
+
+def field_selects(fields: Sequence[tuple[str, str, str]], struct: str = "s") -> str:
+    return ", ".join(f"{struct}.{'.'.join(_quote(p) for p in path.split('.'))} AS {column}"
+                     for column, path, _ in fields)
+
+
+def _quote(name: str) -> str:
+    return f'"{name}"'
+
+
+class Engine:
+    """The shared part: portable SQL in, rows out; building the normalized tables from the raw ones."""
+
+    name = "base"
+
+    def translate(self, sql: str) -> str:
+        return sql
+
+    def execute(self, sql: str) -> None:
+        raise NotImplementedError
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def table_exists(self, name: str) -> bool:
+        raise NotImplementedError
+
+    def load_lines(self, group: LineFiles) -> None:
+        raise NotImplementedError
+
+    def load_flows(self, group: FlowFiles, format_id: int) -> None:
+        raise NotImplementedError
+
+    def create_table(self, name: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple[Any, ...]]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the engine's resources."""
+
+    # -- shared ------------------------------------------------------------------------------------------------
+    def extract(self, kind: str) -> None:
+        raise NotImplementedError
+
+    def build(self, kind: str) -> None:
+        """x_<kind> -> its normalized table (tables.TABLES): derived and typed, replacing the previous one."""
+        self.extract(kind)
+        self.execute(f"CREATE OR REPLACE TABLE {TABLES[kind]} AS {self.translate(DERIVE[kind])}")
+
+    def malformed(self, kind: str) -> list[tuple[str, int, int]]:
+        """(file, records, malformed records) per file of x_<kind>."""
+        sql = (f"SELECT file, count(*), sum(CASE WHEN {MALFORMED[kind]} THEN 1 ELSE 0 END) "
+               f"FROM x_{kind} GROUP BY file ORDER BY file")
+        return [(str(f), int(n), int(bad or 0)) for f, n, bad in self.rows(self.translate(sql))]
+
+
+class DuckDBEngine(Engine):
+    name = "duckdb"
+
+    def __init__(self, database: str | None = None, threads: int | None = None) -> None:
+        import duckdb
+
+        self.con = duckdb.connect(database or ":memory:")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        self.con.execute("SET TimeZone = 'UTC'")
+        for kind in KINDS:
+            columns = "file VARCHAR, format INTEGER, record VARCHAR" if kind == "flows" else \
+                "file VARCHAR, flavour VARCHAR, record VARCHAR"
+            self.con.execute(f"CREATE TABLE IF NOT EXISTS raw_{kind} ({columns})")
+
+    def execute(self, sql: str) -> None:
+        self.con.execute(sql)
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql).fetchall()
+
+    def table_exists(self, name: str) -> bool:
+        found = self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                                 [name]).fetchone()
+        return bool(found and found[0])
+
+    def create_table(self, name: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple[Any, ...]]) -> None:
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns)})")
+        if rows:
+            self.con.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' for _ in columns)})", list(rows))
+
+    def load_lines(self, group: LineFiles) -> None:
+        self.create_table("load_map", (("path", "VARCHAR"), ("reported", "VARCHAR")), group.files)
+        record = "j.json ->> '$.eventJson'" if group.wrapper else "j.json"
+        read = [path for path, _ in group.files]
+        self.con.execute(
+            f"INSERT INTO raw_{group.kind} SELECT m.reported, ?, "
+            f"CASE WHEN json_type(j.json) = 'OBJECT' THEN {record} END "
+            "FROM read_json_objects(?, format = 'newline_delimited', filename = true, ignore_errors = true, "
+            f"maximum_object_size = {MAX_RECORD_BYTES}, compression = ?) AS j "
+            "JOIN load_map AS m ON j.filename = m.path",
+            [group.flavour, read, "gzip" if group.compressed else "none"])
+
+    def load_flows(self, group: FlowFiles, format_id: int) -> None:
+        self.con.execute(
+            "INSERT INTO raw_flows SELECT filename, ?, line FROM read_csv(?, columns = {'line': 'VARCHAR'}, "
+            "delim = '\x01', quote = '', escape = '', header = false, auto_detect = false, filename = true, "
+            f"skip = {1 if group.header else 0}, compression = ?) WHERE trim(line) <> ''",
+            [format_id, list(group.files), "gzip" if group.compressed else "none"])
+
+    def extract(self, kind: str) -> None:
+        import json
+
+        if kind == "flows":
+            self.execute(f"CREATE OR REPLACE TABLE x_flows AS {flow_extraction(self.flow_formats())}")
+            return
+        parts = []
+        for flavour, fields in FIELDS[kind].items():
+            schema = json.dumps(_duckdb_schema(_nested(fields))).replace("'", "''")
+            parts.append(f"SELECT file, record AS raw, {field_selects(fields)} FROM "
+                         f"(SELECT file, record, json_transform(record, '{schema}') AS s FROM raw_{kind} "
+                         f"WHERE flavour = '{flavour}')")
+        self.execute(f"CREATE OR REPLACE TABLE x_{kind} AS {' UNION ALL '.join(parts)}")
+
+    def flow_formats(self) -> dict[int, tuple[str, ...]]:
+        if not self.table_exists("flow_formats"):
+            return {}
+        return {int(i): tuple(str(f).split(" ")) for i, f in self.rows("SELECT id, fields FROM flow_formats")}
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _duckdb_schema(tree: dict[str, Any]) -> dict[str, Any]:
+    return {key: _duckdb_schema(value) if isinstance(value, dict) else ("JSON" if value == "json" else "VARCHAR")
+            for key, value in tree.items()}
+
+
+def flow_extraction(formats: dict[int, tuple[str, ...]]) -> str:
+    """Portable SQL: x_flows from raw_flows, one SELECT per flow-log format (fields are space separated)."""
+    columns = list(dict.fromkeys(FLOW_COLUMNS.values()))
+    parts = []
+    for format_id, fields in sorted(formats.items()):
+        position = {FLOW_COLUMNS[name]: index + 1 for index, name in enumerate(fields) if name in FLOW_COLUMNS}
+        # a line without exactly the format's fields is malformed: every column NULL
+        guard = f"len(string_split(trim(record), ' ')) = {len(fields)}"
+        selects = []
+        for column in columns:
+            value = (f"CASE WHEN {guard} THEN NULLIF(split_part(record, ' ', {position[column]}), '-') END"
+                     if column in position else "CAST(NULL AS VARCHAR)")
+            selects.append(f'{value} AS "{column}"')
+        parts.append(f"SELECT file, record AS raw, {', '.join(selects)} FROM raw_flows WHERE format = {format_id}")
+    if not parts:
+        return ("SELECT CAST(NULL AS VARCHAR) AS file, CAST(NULL AS VARCHAR) AS raw, "
+                + ", ".join(f'CAST(NULL AS VARCHAR) AS "{c}"' for c in columns) + " WHERE 1 = 0")
+    return " UNION ALL ".join(parts)

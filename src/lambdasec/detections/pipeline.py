@@ -1,0 +1,156 @@
+"""Logs on disk -> the normalized tables of an engine, with every file that could not be read fully kept as a gap.
+
+With a persistent database (``--db``), files already loaded (same path, size and modification time) are not
+read again: repeated hunts run on the tables.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TypeVar
+
+from lambdasec.fast_dataclass import dataclass, field
+
+from ..model.inventory import CoverageGap
+from ..model.location import Location
+from .documents import split_document
+from .engines import Engine, FlowFiles, LineFiles
+from .inputs import LogFile, Unreadable, discover, open_text
+from .tables import KINDS, TABLES
+
+G = TypeVar("G")
+MAX_DOCUMENT_BYTES = 2 * 1024 * 1024 * 1024  # one decompressed JSON document (CloudTrail files are far smaller)
+
+
+@dataclass
+class LoadResult:
+    files: list[str] = field(default_factory=list)  # every input file read (or already in the database)
+    gaps: list[CoverageGap] = field(default_factory=list)
+    records: dict[str, int] = field(default_factory=dict)  # kind -> rows in its table
+
+
+def _gap(path: str, kind: str, message: str) -> CoverageGap:
+    return CoverageGap(kind, message, Location(file=path))
+
+
+def _signature(path: str) -> tuple[int, int]:
+    stat = os.stat(path)
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _already_loaded(engine: Engine) -> dict[str, tuple[int, int]]:
+    if not engine.table_exists("loaded_files"):
+        engine.execute("CREATE TABLE loaded_files (path VARCHAR, size BIGINT, mtime BIGINT, kind VARCHAR)")
+        return {}
+    return {str(p): (int(s), int(m)) for p, s, m in engine.rows("SELECT path, size, mtime FROM loaded_files")}
+
+
+def load_logs(engine: Engine, paths: Iterable[Path], workdir: Path | None = None) -> LoadResult:
+    result = LoadResult()
+    known = _already_loaded(engine)
+    fresh: list[LogFile] = []
+    for found in discover(paths):
+        if isinstance(found, Unreadable):
+            result.gaps.append(_gap(found.path, "unreadable-log", f"{found.path}: {found.reason}"))
+            continue
+        result.files.append(found.path)
+        if known.get(found.path) != _signature(found.path):
+            fresh.append(found)
+    with tempfile.TemporaryDirectory(prefix="lambdasec-logs-", dir=workdir) as scratch:
+        _load(engine, fresh, Path(scratch), result)
+        engine.create_table("new_files", (("path", "VARCHAR"), ("size", "BIGINT"), ("mtime", "BIGINT"),
+                                          ("kind", "VARCHAR")),
+                            [(log.path, *_signature(log.path), log.kind) for log in fresh])
+        engine.execute("DELETE FROM loaded_files WHERE path IN (SELECT path FROM new_files)")
+        engine.execute("INSERT INTO loaded_files SELECT * FROM new_files")
+        for kind in KINDS:
+            engine.build(kind)
+            result.records[kind] = int(engine.rows(f"SELECT count(*) FROM {TABLES[kind]}")[0][0])
+    fresh_paths = {log.path for log in fresh}
+    for kind in KINDS:
+        for path, records, bad in engine.malformed(kind):
+            if bad and path in fresh_paths:
+                result.gaps.append(_gap(path, "malformed-records", f"{path}: {bad} of {records} {kind} records "
+                                                                   "are malformed and were left out"))
+    result.gaps.sort(key=lambda gap: (gap.location.file, gap.message))
+    return result
+
+
+def _load(engine: Engine, logs: list[LogFile], scratch: Path, result: LoadResult) -> None:
+    lines: dict[tuple[str, str, str, bool], list[tuple[str, str]]] = {}
+    flows: dict[tuple[tuple[str, ...], bool, bool], list[str]] = {}
+    for index, log in enumerate(logs):
+        if log.layout == "text":
+            flows.setdefault((log.fields, log.header, log.compressed), []).append(log.path)
+        elif log.layout == "lines":
+            lines.setdefault((log.kind, log.flavour, log.wrapper, log.compressed), []).append((log.path, log.path))
+        else:
+            split_to = scratch / f"{index}.jsonl"
+            if _split(log, split_to, result):
+                lines.setdefault((log.kind, log.flavour, log.wrapper, False), []).append((str(split_to), log.path))
+    for (kind, flavour, wrapper, compressed), files in sorted(lines.items()):
+        _each_or_alone(engine.load_lines, [LineFiles(kind, flavour, wrapper, compressed, tuple(files))],
+                       lambda g: [LineFiles(g.kind, g.flavour, g.wrapper, g.compressed, (f,)) for f in g.files],
+                       lambda g: g.files[0][1], result)
+    formats = _flow_formats(engine)
+    for (fields, header, compressed), paths in sorted(flows.items()):
+        format_id = formats.setdefault(fields, len(formats) + 1)
+        _each_or_alone(lambda g, i=format_id: engine.load_flows(g, i),  # type: ignore[misc]
+                       [FlowFiles(fields, header, compressed, tuple(paths))],
+                       lambda g: [FlowFiles(g.fields, g.header, g.compressed, (f,)) for f in g.files],
+                       lambda g: g.files[0], result)
+    engine.create_table("flow_formats", (("id", "INTEGER"), ("fields", "VARCHAR")),
+                        [(i, " ".join(f)) for f, i in sorted(formats.items(), key=lambda item: item[1])])
+
+
+def _each_or_alone(load: Callable[[G], None], groups: list[G], alone: Callable[[G], list[G]],
+                   name: Callable[[G], str], result: LoadResult) -> None:
+    """Load the group at once; when the engine refuses it (a corrupt gzip stream, say), each file alone, so one
+    broken file costs only itself (and is a gap)."""
+    for group in groups:
+        try:
+            load(group)
+        except Exception:  # noqa: BLE001  # engines raise their own error types
+            for single in alone(group):
+                try:
+                    load(single)
+                except Exception as exc:  # noqa: BLE001
+                    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    result.gaps.append(_gap(name(single), "unreadable-log", f"{name(single)}: cannot read: {message}"))
+
+
+def _flow_formats(engine: Engine) -> dict[tuple[str, ...], int]:
+    if not engine.table_exists("flow_formats"):
+        return {}
+    return {tuple(str(f).split(" ")): int(i) for i, f in engine.rows("SELECT id, fields FROM flow_formats")}
+
+
+def _split(log: LogFile, target: Path, result: LoadResult) -> bool:
+    """A document's records into a JSON-lines file; False (and a gap) when nothing could be read."""
+    try:
+        if os.path.getsize(log.path) > MAX_DOCUMENT_BYTES:
+            raise ValueError(f"larger than {MAX_DOCUMENT_BYTES} bytes")
+        text = open_text(log)
+        if len(text) > MAX_DOCUMENT_BYTES:
+            raise ValueError(f"larger than {MAX_DOCUMENT_BYTES} bytes once decompressed")
+    except (OSError, EOFError, ValueError) as exc:  # gzip.BadGzipFile is an OSError
+        result.gaps.append(_gap(log.path, "unreadable-log", f"{log.path}: cannot read: {exc}"))
+        return False
+    split = split_document(text, log.records_key)
+    del text
+    if split.error:
+        kept = f"; the {len(split.records)} records before it were read" if split.records else ""
+        result.gaps.append(_gap(log.path, "malformed-records", f"{log.path}: {split.error}{kept}"))
+    if split.malformed:
+        result.gaps.append(_gap(log.path, "malformed-records",
+                                f"{log.path}: {split.malformed} elements are no JSON object and were left out"))
+    if not split.records:
+        return False
+    with target.open("w", encoding="utf-8") as out:
+        for record in split.records:
+            out.write(record.replace("\n", " ").replace("\r", " "))
+            out.write("\n")
+    return True
