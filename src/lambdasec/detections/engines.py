@@ -86,6 +86,16 @@ class Engine:
     def close(self) -> None:
         """Release the engine's resources."""
 
+    def loaded_files(self) -> dict[str, tuple[int, int]]:
+        """Files already in the raw tables (a persistent database): path -> (size, modification time in ns)."""
+        return {}
+
+    def forget(self, paths: Sequence[str]) -> None:
+        """Drop the raw rows of these files (they changed since a persistent database loaded them)."""
+
+    def record_loaded(self, files: Sequence[tuple[str, int, int, str]]) -> None:
+        """Remember (path, size, mtime, kind) of the files just loaded (only a persistent engine needs to)."""
+
     # -- shared ------------------------------------------------------------------------------------------------
     def extract(self, kind: str) -> None:
         raise NotImplementedError
@@ -173,6 +183,23 @@ class DuckDBEngine(Engine):
 
     def close(self) -> None:
         self.con.close()
+
+    def loaded_files(self) -> dict[str, tuple[int, int]]:
+        self.con.execute("CREATE TABLE IF NOT EXISTS loaded_files (path VARCHAR, size BIGINT, mtime BIGINT, "
+                         "kind VARCHAR)")
+        return {str(p): (int(s), int(m)) for p, s, m in self.rows("SELECT path, size, mtime FROM loaded_files")}
+
+    def forget(self, paths: Sequence[str]) -> None:
+        if paths:
+            self.create_table("forgotten", (("path", "VARCHAR"),), [(p,) for p in paths])
+            for kind in KINDS:
+                self.execute(f"DELETE FROM raw_{kind} WHERE file IN (SELECT path FROM forgotten)")
+
+    def record_loaded(self, files: Sequence[tuple[str, int, int, str]]) -> None:
+        self.create_table("new_files", (("path", "VARCHAR"), ("size", "BIGINT"), ("mtime", "BIGINT"),
+                                        ("kind", "VARCHAR")), files)
+        self.execute("DELETE FROM loaded_files WHERE path IN (SELECT path FROM new_files)")
+        self.execute("INSERT INTO loaded_files SELECT * FROM new_files")
 
 
 def _duckdb_schema(tree: dict[str, Any]) -> dict[str, Any]:

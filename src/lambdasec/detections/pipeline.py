@@ -41,16 +41,9 @@ def _signature(path: str) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
-def _already_loaded(engine: Engine) -> dict[str, tuple[int, int]]:
-    if not engine.table_exists("loaded_files"):
-        engine.execute("CREATE TABLE loaded_files (path VARCHAR, size BIGINT, mtime BIGINT, kind VARCHAR)")
-        return {}
-    return {str(p): (int(s), int(m)) for p, s, m in engine.rows("SELECT path, size, mtime FROM loaded_files")}
-
-
 def load_logs(engine: Engine, paths: Iterable[Path], workdir: Path | None = None) -> LoadResult:
     result = LoadResult()
-    known = _already_loaded(engine)
+    known = engine.loaded_files()
     fresh: list[LogFile] = []
     for found in discover(paths):
         if isinstance(found, Unreadable):
@@ -59,13 +52,10 @@ def load_logs(engine: Engine, paths: Iterable[Path], workdir: Path | None = None
         result.files.append(found.path)
         if known.get(found.path) != _signature(found.path):
             fresh.append(found)
+    engine.forget([log.path for log in fresh if log.path in known])  # changed since: read again
     with tempfile.TemporaryDirectory(prefix="lambdasec-logs-", dir=workdir) as scratch:
         _load(engine, fresh, Path(scratch), result)
-        engine.create_table("new_files", (("path", "VARCHAR"), ("size", "BIGINT"), ("mtime", "BIGINT"),
-                                          ("kind", "VARCHAR")),
-                            [(log.path, *_signature(log.path), log.kind) for log in fresh])
-        engine.execute("DELETE FROM loaded_files WHERE path IN (SELECT path FROM new_files)")
-        engine.execute("INSERT INTO loaded_files SELECT * FROM new_files")
+        engine.record_loaded([(log.path, *_signature(log.path), log.kind) for log in fresh])
         for kind in KINDS:
             engine.build(kind)
             result.records[kind] = int(engine.rows(f"SELECT count(*) FROM {TABLES[kind]}")[0][0])
