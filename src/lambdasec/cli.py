@@ -55,7 +55,8 @@ class _Commands(click.Group):
 
     _elsewhere = {"sbom": ("lambdasec.commands.sbom", "sbom"), "layers": ("lambdasec.commands.layers", "layers"),
                   "collect": ("lambdasec.commands.live", "collect"), "merge": ("lambdasec.commands.live", "merge"),
-                  "permissions": ("lambdasec.commands.live", "permissions")}
+                  "permissions": ("lambdasec.commands.live", "permissions"),
+                  "detect": ("lambdasec.commands.detect", "detect")}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self._elsewhere})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -64,9 +65,28 @@ def detect(paths: Sequence[Path], settings: DetectSettings, engine: Engine | Non
     finally:
         if own:
             engine.close()
+    root = _root(paths)
+    for finding in findings:  # locations are relative to the root, as in scan reports
+        finding.location = Location(file=_relative(finding.location.file, root))
     return Report(findings=findings, coverage_gaps=[*loaded.gaps, *settings.context.gaps], not_evaluated=[],
-                  suppressed=[], scanned_files=sorted(loaded.files), root=str(Path.cwd()),
+                  suppressed=[], scanned_files=sorted(_relative(f, root) for f in loaded.files), root=root,
                   rules_run=[d.code for d in detections], tool_version=__version__)
+
+
+def _root(paths: Sequence[Path]) -> str:
+    local = [os.path.abspath(p) for p in paths if "://" not in str(p)]
+    if not local:
+        return os.getcwd()
+    if len(local) == 1:
+        return local[0] if os.path.isdir(local[0]) else os.path.dirname(local[0])
+    return os.path.commonpath(local)
+
+
+def _relative(path: str, root: str) -> str:
+    if not path or "://" in path:
+        return path
+    absolute = os.path.abspath(path)
+    return os.path.relpath(absolute, root) if absolute.startswith(root.rstrip(os.sep) + os.sep) else path
 
 
 def build_helpers(engine: Engine) -> None:
@@ -113,6 +133,7 @@ def to_finding(detection: Detection, row: dict[str, Any]) -> Finding:
         confidence=detection.confidence, category=detection.category, message=message,
         resource_id=function or actor, resource_type="AWS::Lambda::Function" if function else "AWS::CloudTrail::Event",
         location=Location(file=str(row["file"] or "")), functions=[function] if function else [],
+        function_keys=[f"{row['account'] or ''}:{row['region'] or ''}:{function}"] if function else [],
         remediation=detection.remediation,
         evidence={"time": time, "account": row["account"], "region": row["region"], "actor": row["actor"],
                   "source_ip": row["source_ip"], "function": function or None, "event_ids": event_ids,

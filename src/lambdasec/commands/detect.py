@@ -1,0 +1,98 @@
+"""``lambdasec detect``: the threat detections over logs (docs/detections.md). Imports only click at load time."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+@click.command("detect")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+              help="Query engine: embedded DuckDB, or Apache Spark (pip install 'lambdasec[spark]', Java 17+).")
+@click.option("--db", "database", type=click.Path(dir_okay=False, path_type=Path),
+              help="DuckDB database file kept between hunts: logs already loaded are not read again.")
+@click.option("--spark-master", default="local[*]", show_default=True, help="Spark master URL (--engine spark).")
+@click.option("--inventory", "inventories", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="A snapshot (lambdasec collect) or IaC paths: function names, roles and their privilege, "
+                   "subnets of VPC functions. Repeatable.")
+@click.option("--aws-ranges", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="AWS's ip-ranges.json, instead of the copy shipped with lambdasec.")
+@click.option("--mining-domains", "mining_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="More mining-pool domains, one per line. Repeatable.")
+@click.option("--threat-list", "threat_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="IPv4 addresses or CIDRs of known attacker infrastructure, one per line. Repeatable.")
+@click.option("--deployer", "deployers", multiple=True, metavar="ARN",
+              help="A principal that deploys by calling Lambda directly (ARN, '*' wildcards): its changes are "
+                   "not reported. Repeatable.")
+@click.option("--detection", "detections", multiple=True, metavar="ID", help="Run only this detection; repeatable.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "sarif"]), default="table",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@click.option("--fail-on", type=click.Choice([*SEVERITIES, "none"]), default="low", show_default=True,
+              help="Exit 1 when an alert is at or above this severity.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing for the table format; rely on the exit code.")
+def detect(paths: tuple[Path, ...], engine: str, database: Path | None, spark_master: str,
+           inventories: tuple[Path, ...], aws_ranges: Path | None, mining_files: tuple[Path, ...],
+           threat_files: tuple[Path, ...], deployers: tuple[str, ...], detections: tuple[str, ...], fmt: str,
+           output: Path | None, fail_on: str, color: str, quiet: bool) -> None:
+    """Hunt for attacks on Lambda in CloudTrail logs, VPC flow logs, Route 53 Resolver query logs and GuardDuty
+    findings (files or folders, gzip or not)."""
+    from ..cli import EXIT_USAGE, _emit, _use_color, exit_code
+    from ..detections.catalogue import all_detections
+    from ..reporters import render
+
+    if not paths and database is None:
+        raise click.UsageError("give log files or folders (or --db with a database loaded before)")
+    if database is not None and engine != "duckdb":
+        raise click.UsageError("--db works with the DuckDB engine")
+    try:
+        settings = _settings(engine, database, spark_master, inventories, aws_ranges, mining_files, threat_files,
+                             deployers, detections)
+        report = _run(list(paths), settings)
+    except (KeyError, ValueError, OSError, ImportError) as exc:
+        click.echo(f"lambdasec: error: {str(exc).strip(chr(39))}", err=True)
+        sys.exit(EXIT_USAGE)
+    if not (quiet and fmt == "table"):
+        is_tty = output is None and sys.stdout.isatty()
+        _emit(render(fmt, report, all_detections(), color=_use_color(color, is_tty) and output is None), output)
+    for gap in report.coverage_gaps if fmt != "table" else ():
+        click.echo(f"lambdasec: coverage gap: {gap.location.display()}: {gap.message}", err=True)
+    sys.exit(exit_code(report, fail_on))
+
+
+def _settings(engine: str, database: Path | None, spark_master: str, inventories: tuple[Path, ...],
+              aws_ranges: Path | None, mining_files: tuple[Path, ...], threat_files: tuple[Path, ...],
+              deployers: tuple[str, ...], detections: tuple[str, ...]) -> Any:
+    from ..detections.context import load_context
+    from ..detections.runner import DetectSettings
+
+    inventory = _inventory(inventories) if inventories else None
+    context = load_context(aws_ranges_file=aws_ranges, mining_files=mining_files, threat_files=threat_files,
+                           deployers=deployers, inventory=inventory)
+    if inventory is not None:
+        context.gaps = [*inventory.coverage_gaps, *context.gaps]
+    return DetectSettings(engine=engine, database=str(database) if database else None, spark_master=spark_master,
+                          detections=detections, context=context)
+
+
+def _inventory(paths: tuple[Path, ...]) -> Any:
+    from ..collectors.discovery import collect
+    from ..collectors.options import CollectOptions
+
+    inventory, _ = collect(list(paths), CollectOptions())
+    return inventory
+
+
+def _run(paths: list[Path], settings: Any) -> Any:
+    from ..detections.runner import detect as run_detect
+
+    return run_detect(paths, settings)
