@@ -140,8 +140,10 @@ class DuckDBEngine(Engine):
 
     def create_table(self, name: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple[Any, ...]]) -> None:
         self.con.execute(f"CREATE OR REPLACE TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns)})")
-        if rows:
-            self.con.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' for _ in columns)})", list(rows))
+        if rows:  # column by column as list parameters: executemany costs a statement per row
+            values = [list(column) for column in zip(*rows, strict=True)]
+            selects = ", ".join(f"CAST(unnest(${i + 1}) AS {t})" for i, (_, t) in enumerate(columns))
+            self.con.execute(f"INSERT INTO {name} SELECT {selects}", values)
 
     def load_lines(self, group: LineFiles) -> None:
         self.create_table("load_map", (("path", "VARCHAR"), ("reported", "VARCHAR")), group.files)

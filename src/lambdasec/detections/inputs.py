@@ -76,9 +76,12 @@ def _head(path: Path) -> tuple[bytes, bool]:
         return start, False
     inflater = zlib.decompressobj(wbits=31)
     try:
-        return inflater.decompress(start, SNIFF_BYTES), True
+        head = inflater.decompress(start, SNIFF_BYTES)
     except zlib.error as exc:
         raise ValueError(f"corrupt gzip data ({exc})") from None
+    if len(start) < SNIFF_BYTES and not inflater.eof and len(head) < SNIFF_BYTES:
+        raise ValueError("truncated gzip data: the file ends before its compressed stream does")
+    return head, True
 
 
 def classify(path: Path) -> LogFile | Unreadable:

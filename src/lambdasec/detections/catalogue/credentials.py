@@ -53,13 +53,14 @@ RECONNAISSANCE = Detection(
     data_source="cloudtrail",
     rationale="Whoever gets a function's credentials first asks who they are and what they can reach "
               "(GetCallerIdentity, IAM and resource listings). Functions rarely do: three or more distinct "
-              "discovery calls by one Lambda session is reported once, with every call.",
+              "discovery calls by one Lambda session is reported once, with every call (as a failed attempt when "
+              "every call was denied).",
     false_positives="Inventory or compliance functions that list resources on purpose.",
     remediation="Treat the session as compromised: see DET020's response, and review the function.",
     sql=alert(time="min(event_time)", account="min(account)", region="min(region)", actor="min(actor_arn)",
               source_ip="min(source_ip)", function=f"min({_FUNCTION})", event_ids="string_agg(event_id, ',')",
               detail="'discovery calls: ' || string_agg(DISTINCT event_source || ':' || api_name, ', ')",
-              failed="false", file="min(file)") + f"""
+              failed="(min(CASE WHEN error_code IS NOT NULL THEN 1 ELSE 0 END) = 1)", file="min(file)") + f"""
 FROM events
 WHERE access_key IN (SELECT access_key FROM lambda_keys) AND {_DISCOVERY}
 GROUP BY access_key

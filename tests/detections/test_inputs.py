@@ -1,0 +1,131 @@
+"""Every input layout is read; what cannot be read is a gap (exit 3), never a crash nor a quiet drop."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("duckdb", reason="lambdasec detect's default engine")
+
+from click.testing import CliRunner  # noqa: E402
+
+from lambdasec.cli import main  # noqa: E402
+from lambdasec.detections.context import DetectContext  # noqa: E402
+from lambdasec.detections.engines import DuckDBEngine  # noqa: E402
+from lambdasec.detections.pipeline import load_logs  # noqa: E402
+from lambdasec.detections.runner import DetectSettings, detect  # noqa: E402
+
+FIXTURES = Path(__file__).parents[2] / "src" / "lambdasec" / "detections" / "fixtures"
+OVERWRITE = json.loads((FIXTURES / "DET001.fire.json").read_text())
+
+
+def _record(i: int, name: str = "GetFunction20150331v2") -> dict[str, Any]:
+    return {"eventVersion": "1.08", "eventID": f"e{i:04d}", "eventTime": f"2026-03-01T10:{i // 60:02d}:{i % 60:02d}Z",
+            "eventSource": "lambda.amazonaws.com", "eventName": name, "awsRegion": "us-east-1",
+            "recipientAccountId": "111122223333", "sourceIPAddress": "198.51.100.10", "userAgent": "aws-cli/2",
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/dev",
+                             "accountId": "111122223333", "accessKeyId": "AKIAEXAMPLE"},
+            "requestParameters": {"functionName": "orders"}}
+
+
+def _events(engine: DuckDBEngine) -> list[tuple[Any, ...]]:
+    return engine.rows("SELECT event_id, api_name, file FROM events ORDER BY event_id")
+
+
+def test_s3_export_layout_arrays_json_lines_and_lake_rows_are_all_read(tmp_path: Path) -> None:
+    folder = tmp_path / "AWSLogs" / "111122223333" / "CloudTrail" / "us-east-1" / "2026" / "03" / "01"
+    folder.mkdir(parents=True)
+    with gzip.open(folder / "111122223333_CloudTrail_us-east-1_20260301T1000Z_a.json.gz", "wt") as out:
+        json.dump({"Records": [_record(1), _record(2)]}, out)
+    (tmp_path / "array.json").write_text(json.dumps([_record(3)], indent=2))
+    (tmp_path / "lines.jsonl").write_text("\n".join(json.dumps(_record(i)) for i in (4, 5)) + "\n")
+    (tmp_path / "lake.json").write_text(json.dumps({"eventJson": json.dumps(_record(6))}) + "\n")
+    engine = DuckDBEngine()
+    result = load_logs(engine, [tmp_path])
+    assert result.gaps == [] and result.records["cloudtrail"] == 6
+    assert [(i, api) for i, api, _ in _events(engine)] == [(f"e{i:04d}", "GetFunction") for i in range(1, 7)]
+
+
+def test_broken_records_and_files_are_counted_per_file_and_the_rest_is_kept(tmp_path: Path) -> None:
+    good = json.dumps(_record(1))
+    no_time = json.dumps({k: v for k, v in _record(2).items() if k != "eventTime"})
+    (tmp_path / "a.jsonl").write_text(f"{good}\n{{broken\n[1, 2]\n{no_time}\n")
+    (tmp_path / "b.json").write_text(json.dumps({"Records": [_record(3), _record(4)]})[:-40])  # truncated
+    (tmp_path / "c.json.gz").write_bytes(gzip.compress(json.dumps({"Records": [_record(5)]}).encode())[:30])
+    (tmp_path / "d.txt").write_text("hello\n")
+    engine = DuckDBEngine()
+    result = load_logs(engine, [tmp_path])
+    assert [(g.kind, g.message.replace(str(tmp_path), "")) for g in result.gaps] == [
+        ("malformed-records", "/a.jsonl: 3 of 4 cloudtrail records are malformed and were left out"),
+        ("malformed-records", "/b.json: invalid JSON after 1 records: Unterminated string starting at; "
+                              "the 1 records before it were read"),
+        ("unreadable-log", "/c.json.gz: truncated gzip data: the file ends before its compressed stream does"),
+        ("unreadable-log", "/d.txt: not a log format lambdasec reads (CloudTrail, VPC flow logs, Route 53 "
+                           "Resolver query logs, GuardDuty findings)")]
+    assert [i for i, _, _ in _events(engine)] == ["e0001", "e0003"]
+
+
+def test_a_broken_gzip_line_file_costs_only_itself(tmp_path: Path) -> None:
+    (tmp_path / "ok.jsonl.gz").write_bytes(gzip.compress((json.dumps(_record(1)) + "\n").encode()))
+    (tmp_path / "bad.jsonl.gz").write_bytes(gzip.compress((json.dumps(_record(2)) + "\n").encode())[:-12])
+    engine = DuckDBEngine()
+    result = load_logs(engine, [tmp_path])
+    assert [g.location.file for g in result.gaps] == [str(tmp_path / "bad.jsonl.gz")]
+    assert [i for i, _, _ in _events(engine)] == ["e0001"]
+
+
+def test_flow_logs_default_and_custom_formats(tmp_path: Path) -> None:
+    (tmp_path / "v2.log").write_text(
+        "2 111122223333 eni-1 10.0.1.5 198.51.100.7 40000 3333 6 10 800 1772359200 1772359260 ACCEPT OK\n"
+        "2 111122223333 eni-1 - - - - - - - 1772359200 1772359260 - NODATA\n")
+    (tmp_path / "custom.log").write_text(
+        "version vpc-id subnet-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end "
+        "action log-status\n"
+        "5 vpc-1 subnet-1 eni-2 10.0.2.5 198.51.100.8 40001 443 6 3 120 1772359300 1772359360 ACCEPT OK\n"
+        "5 vpc-1 subnet-1 eni-2 10.0.2.5\n")
+    engine = DuckDBEngine()
+    result = load_logs(engine, [tmp_path])
+    assert [g.message.replace(str(tmp_path), "") for g in result.gaps] == [
+        "/custom.log: 1 of 2 flows records are malformed and were left out"]
+    assert engine.rows("SELECT interface_id, subnet_id, dst_port, bytes FROM flows ORDER BY interface_id") == [
+        ("eni-1", None, 3333, 800), ("eni-2", "subnet-1", 443, 120)]
+
+
+def test_a_persistent_database_reads_each_file_once(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a.json").write_text(json.dumps(OVERWRITE))
+    database = str(tmp_path / "hunt.duckdb")
+    settings = DetectSettings(database=database, context=DetectContext(), detections=("DET001",))
+    first = detect([logs], settings)
+    (logs / "a.json").write_text(json.dumps(OVERWRITE))  # same content, new modification time: read again
+    (logs / "b.json").write_text(json.dumps([_record(1, "UpdateFunctionCode20150331v2")]))
+    second = detect([logs], settings)
+    third = detect([], settings)  # no paths: the hunt runs on what the database holds
+    assert [f.rule_id for f in first.findings] == ["DET001"] * len(first.findings) and first.findings
+    assert [f.evidence["event_ids"] for f in second.findings] == [f.evidence["event_ids"] for f in third.findings]
+    assert len(second.findings) == len(first.findings) + 1
+    engine = DuckDBEngine(database)
+    assert engine.rows("SELECT count(*) FROM raw_cloudtrail")[0][0] == len(OVERWRITE) + 1
+    engine.close()
+
+
+def test_the_command_exits_3_when_a_log_could_not_be_read(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text(json.dumps(OVERWRITE))
+    (tmp_path / "broken.jsonl").write_text("{not json\n")
+    result = CliRunner().invoke(main, ["detect", str(tmp_path), "-f", "json"])
+    assert result.exit_code == 3, result.output
+    report = json.loads(result.stdout)
+    assert report["summary"]["complete"] is False
+    assert {f["rule_id"] for f in report["findings"]} == {"DET001"}
+    result = CliRunner().invoke(main, ["detect", str(tmp_path / "a.json"), "--fail-on", "none"])
+    assert result.exit_code == 0
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert CliRunner().invoke(main, ["detect"]).exit_code == 2
+    assert CliRunner().invoke(main, ["detect", str(tmp_path), "--detection", "DET999"]).exit_code == 2
