@@ -25,7 +25,8 @@ def _fixtures(detection: Detection) -> list[str]:
 
 
 def _expected() -> dict[str, list[dict[str, object]]]:
-    text = resources.files("lambdasec.detections").joinpath("fixtures", "EXPECTED.json").read_text(encoding="utf-8")
+    fixtures = resources.files("lambdasec.detections").joinpath("fixtures")
+    text = fixtures.joinpath("EXPECTED.json").read_text(encoding="utf-8")
     expected: dict[str, list[dict[str, object]]] = json.loads(text)
     return expected
 
