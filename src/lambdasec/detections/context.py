@@ -22,9 +22,11 @@ class DetectContext:
     mining_domains: list[str] = field(default_factory=list)
     threat_ips: list[tuple[int, int, str]] = field(default_factory=list)
     deployers: list[str] = field(default_factory=list)  # SQL LIKE patterns
-    functions: list[tuple[str, str, str, str, str]] = field(default_factory=list)  # arn, name, account, region, role
+    # arn ("" for IaC), name, account, region, execution role's name
+    functions: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     function_subnets: list[tuple[str, str]] = field(default_factory=list)  # function name, subnet id
-    roles: list[tuple[str, bool, str]] = field(default_factory=list)  # arn, privileged, reason
+    # account ("" when the inventory does not know it: IaC), role name, privileged, reason
+    roles: list[tuple[str, str, bool, str]] = field(default_factory=list)
     gaps: list[CoverageGap] = field(default_factory=list)
 
 
@@ -102,20 +104,23 @@ def _from_inventory(context: DetectContext, inventory: Inventory) -> None:
         arn = fn.key if fn.key.startswith("arn:") else ""
         parts = arn.split(":")
         role = inventory.role_of(fn)
-        role_arn = role.key if role is not None and role.key.startswith("arn:") else (
-            fn.role if isinstance(fn.role, str) else "")
+        role_name = role.name if role is not None and isinstance(role.name, str) else (
+            fn.role.rsplit("/", 1)[-1] if isinstance(fn.role, str) else "")
         context.functions.append((arn, str(name), parts[4] if len(parts) > 4 else "",
-                                  parts[3] if len(parts) > 3 else "", role_arn))
+                                  parts[3] if len(parts) > 3 else "", role_name))
         if fn.vpc is not None and isinstance(fn.vpc.subnet_ids, list):
             for subnet in fn.vpc.subnet_ids:
                 subnet_id = str(getattr(subnet, "key", subnet)).rsplit("/", 1)[-1]
                 context.function_subnets.append((str(name), subnet_id))
     for role in inventory.roles:
-        if not role.key.startswith("arn:"):
-            continue
+        arn = role.key if role.key.startswith("arn:") else ""
+        name = role.name if isinstance(role.name, str) else arn.rsplit("/", 1)[-1]
+        if not name:
+            continue  # a template's role without RoleName gets a generated name: logs cannot name it
         reach = reach_of(role, inventory)
         privileged = reach.blast_radius in ("admin", "escalation")
-        context.roles.append((role.key, privileged, f"{reach.blast_radius} per the inventory"))
+        account = arn.split(":")[4] if arn.count(":") >= 5 else ""
+        context.roles.append((account, name, privileged, f"{reach.blast_radius} per the inventory"))
 
 
 def register(engine: Any, context: DetectContext) -> None:
@@ -126,8 +131,8 @@ def register(engine: Any, context: DetectContext) -> None:
                         context.threat_ips)
     engine.create_table("deployers", (("pattern", "VARCHAR"),), [(p,) for p in context.deployers])
     engine.create_table("functions", (("arn", "VARCHAR"), ("name", "VARCHAR"), ("account", "VARCHAR"),
-                                      ("region", "VARCHAR"), ("role_arn", "VARCHAR")), context.functions)
+                                      ("region", "VARCHAR"), ("role_name", "VARCHAR")), context.functions)
     engine.create_table("function_subnets", (("function_name", "VARCHAR"), ("subnet_id", "VARCHAR")),
                         context.function_subnets)
-    engine.create_table("roles", (("arn", "VARCHAR"), ("privileged", "BOOLEAN"), ("reason", "VARCHAR")),
-                        context.roles)
+    engine.create_table("roles", (("account", "VARCHAR"), ("role_name", "VARCHAR"), ("privileged", "BOOLEAN"),
+                                  ("reason", "VARCHAR")), context.roles)

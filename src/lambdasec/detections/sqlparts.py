@@ -50,7 +50,7 @@ WHERE access_key IS NOT NULL
   AND (in_scope_of = 'AWS::Lambda::Function' OR strpos(user_agent, 'exec-env/AWS_Lambda_') > 0)
 UNION
 SELECT DISTINCT e.access_key FROM events AS e JOIN functions AS f
-  ON e.session_name = f.name AND e.session_issuer = f.role_arn
+  ON e.session_name = f.name AND split_part(e.session_issuer, '/', -1) = f.role_name
 WHERE e.access_key IS NOT NULL AND e.actor_type = 'AssumedRole'"""),
     # access keys seen with the Lambda runtime's user agent: a call with another agent is suspicious
     ("lambda_agent_keys", """
@@ -59,9 +59,7 @@ WHERE access_key IS NOT NULL AND strpos(user_agent, 'exec-env/AWS_Lambda_') > 0"
     # privileged roles: from the inventory (admin or an escalation method), or made so by the logs themselves
     # (an AWS managed admin-like policy attached, an inline policy allowing "*"), from then on
     ("privileged_grants", """
-SELECT split_part(arn, ':', 5) AS account, split_part(arn, '/', -1) AS role_name, reason,
-       CAST(NULL AS TIMESTAMP) AS granted_at
-FROM roles WHERE privileged
+SELECT account, role_name, reason, CAST(NULL AS TIMESTAMP) AS granted_at FROM roles WHERE privileged
 UNION
 SELECT account, request_parameters ->> '$.roleName' AS role_name,
        'policy ' || (request_parameters ->> '$.policyArn') || ' attached' AS reason, event_time AS granted_at

@@ -11,7 +11,7 @@ TACTIC = "Privilege Escalation"
 _FN = f"'function ' || coalesce({function_name(param('functionName'))}, '?')"
 _PRIVILEGED = f"""
 FROM events AS e JOIN privileged_roles AS p
-  ON p.account = e.account AND p.role_name = split_part({param('role')}, '/', -1)
+  ON (p.account = e.account OR p.account = '') AND p.role_name = split_part({param('role')}, '/', -1)
  AND (p.granted_at IS NULL OR p.granted_at <= e.event_time)"""
 
 
