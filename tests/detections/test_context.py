@@ -94,3 +94,17 @@ def test_sarif_output_is_valid(logs: Path) -> None:
     results = document["runs"][0]["results"]
     assert sorted(r["ruleId"] for r in results) == ["DET031", "DET031"]
     assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results} == {"flows.log"}
+
+
+def test_aws_ranges_are_merged_and_threat_lists_say_what_they_cannot_match() -> None:
+    from lambdasec.detections.context import aws_ranges, threat_entries
+
+    document = {"prefixes": [{"ip_prefix": "3.80.0.0/13", "service": "AMAZON"}, {"ip_prefix": "3.80.0.0/12"},
+                             {"ip_prefix": "3.96.0.0/12"}, {"ip_prefix": "52.94.0.0/22"}, {"ip_prefix": "junk"}],
+                "ipv6_prefixes": [{"ipv6_prefix": "2600:1f00::/24"}]}
+    assert aws_ranges(json.dumps(document)) == [(0x03500000, 0x036FFFFF), (0x345E0000, 0x345E03FF)]
+    entries, rejected = threat_entries("# attackers\n198.51.100.66\n203.0.113.0/30, seen 2026\n2001:db8::1\nnope\n",
+                                       "list.txt")
+    assert entries == [(3325256770, 3325256770, "198.51.100.66"), (3405803776, 3405803779, "203.0.113.0/30")]
+    assert rejected == ["list.txt: '2001:db8::1': IPv6 entries are not matched yet",
+                        "list.txt: 'nope' is no IPv4 address or CIDR"]

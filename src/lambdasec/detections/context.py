@@ -44,9 +44,23 @@ def _lines(text: str) -> Iterable[str]:
 def aws_ranges(text: str) -> list[tuple[int, int]]:
     """IPv4 prefixes of AWS's ip-ranges.json, merged, as (first, last) address numbers."""
     document = json.loads(text)
-    networks = [ipaddress.IPv4Network(p["ip_prefix"]) for p in document.get("prefixes", []) if "ip_prefix" in p]
-    merged = ipaddress.collapse_addresses(networks)
-    return [(int(n.network_address), int(n.broadcast_address)) for n in merged]
+    spans = []
+    for prefix in document.get("prefixes", []):
+        address, _, length = str(prefix.get("ip_prefix", "")).partition("/")
+        try:
+            first, bits = int(ipaddress.IPv4Address(address)), int(length)
+        except ValueError:
+            continue
+        size = 1 << (32 - bits)
+        first -= first % size
+        spans.append((first, first + size - 1))
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(spans):  # the file lists a block once per service: merge overlaps and neighbours
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
 
 
 def threat_entries(text: str, source: str) -> tuple[list[tuple[int, int, str]], list[str]]:
