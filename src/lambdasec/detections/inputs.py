@@ -8,7 +8,6 @@ logs: the default version 2 format without header, or any custom format with its
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re
@@ -154,9 +153,29 @@ def _classify_text(path: str, text: str, compressed: bool) -> LogFile | Unreadab
                             "query logs, GuardDuty findings)")
 
 
-def open_text(log: LogFile) -> str:
-    """The whole file as text (documents are parsed whole: a CloudTrail file is one JSON value)."""
+def open_text(log: LogFile, limit: int) -> str:
+    """The whole file as text (a document is parsed whole: a CloudTrail file is one JSON value), refusing more
+    than ``limit`` bytes, compressed or once decompressed (a gzip bomb stops at the limit)."""
+    if os.path.getsize(log.path) > limit:
+        raise ValueError(f"larger than {limit} bytes")
     data = Path(log.path).read_bytes()
     if log.compressed:
-        data = gzip.decompress(data)
+        data = _gunzip(data, limit)
     return data.decode("utf-8", "replace")
+
+
+def _gunzip(data: bytes, limit: int) -> bytes:
+    """Every gzip member of ``data`` (concatenated members are one stream), at most ``limit`` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    while data:
+        inflater = zlib.decompressobj(wbits=31)
+        part = inflater.decompress(data, limit + 1 - size)
+        size += len(part)
+        if size > limit:
+            raise ValueError(f"larger than {limit} bytes once decompressed")
+        if not inflater.eof:
+            raise ValueError("truncated gzip data: the file ends before its compressed stream does")
+        parts.append(part)
+        data = inflater.unused_data.lstrip(b"\x00")  # some writers pad with zeros after the last member
+    return b"".join(parts)

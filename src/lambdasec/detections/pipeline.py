@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
@@ -22,7 +23,9 @@ from .inputs import LogFile, Unreadable, discover, open_text
 from .tables import KINDS, TABLES
 
 G = TypeVar("G")
-MAX_DOCUMENT_BYTES = 2 * 1024 * 1024 * 1024  # one decompressed JSON document (CloudTrail files are far smaller)
+MAX_DOCUMENT_BYTES = 1024 * 1024 * 1024  # one decompressed JSON document (CloudTrail files are far smaller)
+PARALLEL_SPLIT_BYTES = 32 * 1024 * 1024  # below this, starting worker processes costs more than it saves
+MAX_SPLIT_WORKERS = 8
 
 
 @dataclass
@@ -72,15 +75,16 @@ def load_logs(engine: Engine, paths: Iterable[Path], workdir: Path | None = None
 def _load(engine: Engine, logs: list[LogFile], scratch: Path, result: LoadResult) -> None:
     lines: dict[tuple[str, str, str, bool], list[tuple[str, str]]] = {}
     flows: dict[tuple[tuple[str, ...], bool, bool], list[str]] = {}
+    documents: list[tuple[LogFile, str]] = []
     for index, log in enumerate(logs):
         if log.layout == "text":
             flows.setdefault((log.fields, log.header, log.compressed), []).append(log.path)
         elif log.layout == "lines":
             lines.setdefault((log.kind, log.flavour, log.wrapper, log.compressed), []).append((log.path, log.path))
         else:
-            split_to = scratch / f"{index}.jsonl"
-            if _split(log, split_to, result):
-                lines.setdefault((log.kind, log.flavour, log.wrapper, False), []).append((str(split_to), log.path))
+            documents.append((log, str(scratch / f"{index}.jsonl")))
+    for log, split_to in _split_all(documents, result):
+        lines.setdefault((log.kind, log.flavour, log.wrapper, False), []).append((split_to, log.path))
     for (kind, flavour, wrapper, compressed), files in sorted(lines.items()):
         _each_or_alone(engine.load_lines, [LineFiles(kind, flavour, wrapper, compressed, tuple(files))],
                        lambda g: [LineFiles(g.kind, g.flavour, g.wrapper, g.compressed, (f,)) for f in g.files],
@@ -118,29 +122,55 @@ def _flow_formats(engine: Engine) -> dict[tuple[str, ...], int]:
     return {tuple(str(f).split(" ")): int(i) for i, f in engine.rows("SELECT id, fields FROM flow_formats")}
 
 
-def _split(log: LogFile, target: Path, result: LoadResult) -> bool:
-    """A document's records into a JSON-lines file; False (and a gap) when nothing could be read."""
+def split_file(log: LogFile, target: str) -> tuple[bool, list[tuple[str, str]]]:
+    """A document's records into a JSON-lines file: (anything written?, gaps as (kind, message)). Runs in worker
+    processes for large inputs, hence plain values in and out."""
+    gaps: list[tuple[str, str]] = []
     try:
-        if os.path.getsize(log.path) > MAX_DOCUMENT_BYTES:
-            raise ValueError(f"larger than {MAX_DOCUMENT_BYTES} bytes")
-        text = open_text(log)
-        if len(text) > MAX_DOCUMENT_BYTES:
-            raise ValueError(f"larger than {MAX_DOCUMENT_BYTES} bytes once decompressed")
-    except (OSError, EOFError, ValueError) as exc:  # gzip.BadGzipFile is an OSError
-        result.gaps.append(_gap(log.path, "unreadable-log", f"{log.path}: cannot read: {exc}"))
-        return False
+        text = open_text(log, MAX_DOCUMENT_BYTES)
+    except (OSError, EOFError, ValueError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        return False, [("unreadable-log", f"{log.path}: cannot read: {exc}")]
     split = split_document(text, log.records_key)
     del text
     if split.error:
         kept = f"; the {len(split.records)} records before it were read" if split.records else ""
-        result.gaps.append(_gap(log.path, "malformed-records", f"{log.path}: {split.error}{kept}"))
+        gaps.append(("malformed-records", f"{log.path}: {split.error}{kept}"))
     if split.malformed:
-        result.gaps.append(_gap(log.path, "malformed-records",
-                                f"{log.path}: {split.malformed} elements are no JSON object and were left out"))
+        gaps.append(("malformed-records", f"{log.path}: {split.malformed} elements are no JSON object and were "
+                                          "left out"))
     if not split.records:
-        return False
-    with target.open("w", encoding="utf-8") as out:
-        for record in split.records:
+        return False, gaps
+    with open(target, "w", encoding="utf-8") as out:
+        for record in split.records:  # a raw newline can only be whitespace between JSON tokens
             out.write(record.replace("\n", " ").replace("\r", " "))
             out.write("\n")
-    return True
+    return True, gaps
+
+
+def _split_all(documents: list[tuple[LogFile, str]], result: LoadResult) -> list[tuple[LogFile, str]]:
+    """Every document split, in worker processes when the input is large enough to pay for them."""
+    size = sum(_size(log.path) for log, _ in documents)
+    workers = min(os.cpu_count() or 1, len(documents), MAX_SPLIT_WORKERS)
+    if workers > 1 and size >= PARALLEL_SPLIT_BYTES:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # forkserver: the engine's threads are never forked
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+            outcomes = list(pool.map(split_file, [log for log, _ in documents], [t for _, t in documents],
+                                     chunksize=4))
+    else:
+        outcomes = [split_file(log, target) for log, target in documents]
+    written = []
+    for (log, target), (ok, gaps) in zip(documents, outcomes, strict=True):
+        result.gaps += [_gap(log.path, kind, message) for kind, message in gaps]
+        if ok:
+            written.append((log, target))
+    return written
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
