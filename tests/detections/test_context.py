@@ -108,3 +108,10 @@ def test_aws_ranges_are_merged_and_threat_lists_say_what_they_cannot_match() -> 
     assert entries == [(3325256770, 3325256770, "198.51.100.66"), (3405803776, 3405803779, "203.0.113.0/30")]
     assert rejected == ["list.txt: '2001:db8::1': IPv6 entries are not matched yet",
                         "list.txt: 'nope' is no IPv4 address or CIDR"]
+
+
+def test_ranges_are_stored_per_16_block_for_an_equality_join() -> None:
+    from lambdasec.detections.context import by_bucket
+
+    assert by_bucket([(0x03500000, 0x0351FFFF), (0x345E0000, 0x345E03FF, "x")]) == [
+        (0x0350, 0x03500000, 0x0351FFFF), (0x0351, 0x03500000, 0x0351FFFF), (0x345E, 0x345E0000, 0x345E03FF, "x")]

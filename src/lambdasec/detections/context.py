@@ -137,12 +137,25 @@ def _from_inventory(context: DetectContext, inventory: Inventory) -> None:
         context.roles.append((account, name, privileged, f"{reach.blast_radius} per the inventory"))
 
 
+BUCKET_BITS = 16  # ranges are joined by their /16 blocks: an equality join, then the range test
+
+
+def by_bucket(spans: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """(bucket, first, last, ...) for every /16 block each (first, last, ...) span covers: engines join addresses
+    to ranges by equality on the block (a hash join) instead of comparing every address with every range."""
+    rows = []
+    for first, last, *rest in spans:
+        rows += [(bucket, first, last, *rest) for bucket in range(first >> BUCKET_BITS, (last >> BUCKET_BITS) + 1)]
+    return rows
+
+
 def register(engine: Any, context: DetectContext) -> None:
     """The context as tables of the engine."""
-    engine.create_table("aws_ranges", (("start_num", "BIGINT"), ("end_num", "BIGINT")), context.aws_ranges)
+    engine.create_table("aws_ranges", (("bucket", "BIGINT"), ("start_num", "BIGINT"), ("end_num", "BIGINT")),
+                        by_bucket(context.aws_ranges))
     engine.create_table("mining_domains", (("domain", "VARCHAR"),), [(d,) for d in context.mining_domains])
-    engine.create_table("threat_ips", (("start_num", "BIGINT"), ("end_num", "BIGINT"), ("entry", "VARCHAR")),
-                        context.threat_ips)
+    engine.create_table("threat_ips", (("bucket", "BIGINT"), ("start_num", "BIGINT"), ("end_num", "BIGINT"),
+                                       ("entry", "VARCHAR")), by_bucket(context.threat_ips))
     engine.create_table("deployers", (("pattern", "VARCHAR"),), [(p,) for p in context.deployers])
     engine.create_table("functions", (("arn", "VARCHAR"), ("name", "VARCHAR"), ("account", "VARCHAR"),
                                       ("region", "VARCHAR"), ("role_name", "VARCHAR")), context.functions)

@@ -24,6 +24,11 @@ def alert(*, time: str = "event_time", actor: str = "actor_arn", source_ip: str 
             f"{detail} AS detail, {severity} AS severity, {failed} AS failed, {file} AS file")
 
 
+def bucket(number: str) -> str:
+    """The /16 block of an IPv4 number, as context.by_bucket stores ranges."""
+    return f"CAST(floor({number} / 65536) AS BIGINT)"
+
+
 def by_hand(table: str = "") -> str:
     """A call of a Lambda API made by hand (or by a tool), not by CloudFormation deploying a stack, and not by a
     trusted deployer. ``table``: the events' alias, when the query joins."""
@@ -42,7 +47,7 @@ WHERE e.source_ip = 'cloudformation.amazonaws.com' OR e.user_agent = 'cloudforma
    OR e.invoked_by = 'cloudformation.amazonaws.com'
 UNION
 SELECT DISTINCT e.event_id FROM events AS e JOIN deployers AS d
-  ON e.actor_arn LIKE d.pattern OR e.session_issuer LIKE d.pattern"""),
+  ON e.actor_arn LIKE d.pattern ESCAPE '\\' OR e.session_issuer LIKE d.pattern ESCAPE '\\'"""),
     # access keys a Lambda function received (its execution role's session)
     ("lambda_keys", """
 SELECT DISTINCT access_key FROM events
@@ -78,9 +83,11 @@ WHERE event_source = 'iam.amazonaws.com' AND api_name = 'PutRolePolicy' AND erro
 SELECT account, role_name, min(reason) AS reason,
        CASE WHEN count(*) > count(granted_at) THEN CAST(NULL AS TIMESTAMP) ELSE min(granted_at) END AS granted_at
 FROM privileged_grants GROUP BY account, role_name"""),
-    ("outside_aws", """
-SELECT DISTINCT e.source_ip FROM events AS e
-LEFT JOIN aws_ranges AS r ON e.source_ip_num BETWEEN r.start_num AND r.end_num
-WHERE e.source_ip_num IS NOT NULL AND r.start_num IS NULL
-  AND e.access_key IN (SELECT access_key FROM lambda_keys)"""),
+    ("outside_aws", f"""
+SELECT d.source_ip FROM (
+  SELECT DISTINCT source_ip, source_ip_num FROM events
+  WHERE source_ip_num IS NOT NULL AND access_key IN (SELECT access_key FROM lambda_keys)) AS d
+LEFT JOIN aws_ranges AS r
+  ON r.bucket = {bucket('d.source_ip_num')} AND d.source_ip_num BETWEEN r.start_num AND r.end_num
+WHERE r.start_num IS NULL"""),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ...model.findings import Confidence, Severity
 from ..model import Detection
-from ..sqlparts import alert
+from ..sqlparts import alert, bucket
 
 TACTIC = "Impact"
 STRATUM_PORTS = (3333, 4444, 5555, 7777, 14433, 14444, 45560, 45700)
@@ -47,6 +47,14 @@ WHERE action = 'ACCEPT' AND dst_port IN ({', '.join(str(p) for p in STRATUM_PORT
   AND ((SELECT count(*) FROM function_subnets) = 0 OR subnet_id IN (SELECT subnet_id FROM function_subnets))""",
 )
 
+_THREAT_SELECT = alert(time="f.start_time", actor="f.interface_id", source_ip="f.src_addr",
+    function=_FLOW_FUNCTION.replace("flows.subnet_id", "f.subnet_id"), account="f.account",
+    region="CAST(NULL AS VARCHAR)", file="f.file",
+    event_ids="f.interface_id || ':' || f.src_addr || ':' || CAST(f.src_port AS VARCHAR) || '>' || "
+              "f.dst_addr || ':' || CAST(f.dst_port AS VARCHAR) || '@' || CAST(f.start_time AS VARCHAR)",
+    detail="'flow ' || f.src_addr || ' > ' || f.dst_addr || ':' || CAST(f.dst_port AS VARCHAR) || "
+           "' (' || f.action || '), listed: ' || t.entry", failed="false")
+
 THREAT_LIST = Detection(
     code="DET032", slug="threat-list-flow", title="Traffic with an address on a threat list",
     severity=Severity.HIGH, confidence=Confidence.MEDIUM, tactic="Command and Control", technique="T1071",
@@ -55,15 +63,13 @@ THREAT_LIST = Detection(
               "instance talking to known attacker infrastructure.",
     false_positives="Stale threat-list entries (shared hosting, reassigned addresses).",
     remediation="Identify the workload behind the interface, block the address, and investigate.",
-    sql=alert(time="f.start_time", actor="f.interface_id", source_ip="f.src_addr",
-              function=_FLOW_FUNCTION.replace("flows.subnet_id", "f.subnet_id"), account="f.account",
-              region="CAST(NULL AS VARCHAR)", file="f.file",
-              event_ids="f.interface_id || ':' || f.src_addr || ':' || CAST(f.src_port AS VARCHAR) || '>' || "
-                        "f.dst_addr || ':' || CAST(f.dst_port AS VARCHAR) || '@' || CAST(f.start_time AS VARCHAR)",
-              detail="'flow ' || f.src_addr || ' > ' || f.dst_addr || ':' || CAST(f.dst_port AS VARCHAR) || "
-                     "' (' || f.action || '), listed: ' || t.entry", failed="false") + """
+    sql=_THREAT_SELECT + f"""
 FROM flows AS f JOIN threat_ips AS t
-  ON f.dst_addr_num BETWEEN t.start_num AND t.end_num OR f.src_addr_num BETWEEN t.start_num AND t.end_num""",
+  ON t.bucket = {bucket('f.dst_addr_num')} AND f.dst_addr_num BETWEEN t.start_num AND t.end_num
+UNION
+""" + _THREAT_SELECT + f"""
+FROM flows AS f JOIN threat_ips AS t
+  ON t.bucket = {bucket('f.src_addr_num')} AND f.src_addr_num BETWEEN t.start_num AND t.end_num""",
 )
 
 GUARDDUTY = Detection(
