@@ -151,12 +151,15 @@ def _split_all(documents: list[tuple[LogFile, str]], result: LoadResult) -> list
     """Every document split, in worker processes when the input is large enough to pay for them."""
     size = sum(_size(log.path) for log, _ in documents)
     workers = min(os.cpu_count() or 1, len(documents), MAX_SPLIT_WORKERS)
-    if workers > 1 and size >= PARALLEL_SPLIT_BYTES:
+    from ..engine import _can_fork
+
+    if workers > 1 and size >= PARALLEL_SPLIT_BYTES and _can_fork():
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        # forkserver: the engine's threads are never forked
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        # fork: spawn and forkserver would re-import the caller's main module (a library caller's script).
+        # The children only decompress, parse and write files, and leave through os._exit.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             outcomes = list(pool.map(split_file, [log for log, _ in documents], [t for _, t in documents],
                                      chunksize=4))
     else:
