@@ -271,9 +271,26 @@ def explain(rule_id: str) -> None:
 
     rule = find_rule(rule_id)
     if rule is None:
-        click.echo(f"lambdasec: error: unknown rule {rule_id} (see `lambdasec rules`)", err=True)
-        sys.exit(EXIT_USAGE)
+        detection = _find_detection(rule_id)
+        if detection is None:
+            click.echo(f"lambdasec: error: unknown rule {rule_id} (see `lambdasec rules`)", err=True)
+            sys.exit(EXIT_USAGE)
+        click.echo(detection, nl=False)
+        return
     click.echo(rule_markdown(rule), nl=False)
+
+
+def _find_detection(wanted: str) -> str | None:
+    """The documentation of a log detection (DET001, or its slug), or None."""
+    if not wanted.upper().startswith("DET") and "-" not in wanted:
+        return None
+    from .detections.catalogue import all_detections
+    from .detections.docs import detection_markdown, expected_alerts
+
+    for detection in all_detections():
+        if wanted.upper() == detection.code or wanted.lower() == detection.slug:
+            return detection_markdown(detection, expected_alerts())
+    return None
 
 
 @main.command()

@@ -24,7 +24,7 @@ def _fixtures(detection: Detection) -> list[str]:
     return sorted(entry.name for entry in folder.iterdir() if entry.name.startswith(detection.code + "."))
 
 
-def _expected() -> dict[str, list[dict[str, object]]]:
+def expected_alerts() -> dict[str, list[dict[str, object]]]:
     fixtures = resources.files("lambdasec.detections").joinpath("fixtures")
     text = fixtures.joinpath("EXPECTED.json").read_text(encoding="utf-8")
     expected: dict[str, list[dict[str, object]]] = json.loads(text)
@@ -49,7 +49,7 @@ def detection_markdown(detection: Detection, expected: dict[str, list[dict[str, 
 
 
 def catalogue_markdown() -> str:
-    expected = _expected()
+    expected = expected_alerts()
     detections = all_detections()
     table = ["| code | slug | severity | tactic | technique | source |", "|---|---|---|---|---|---|"]
     table += [f"| {d.code} | {d.slug} | {d.severity.label} | {d.tactic} | {d.technique} | {d.data_source} |"
