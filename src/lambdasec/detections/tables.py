@@ -102,7 +102,8 @@ SELECT finding_id, finding_type, TRY_CAST(severity AS DOUBLE) AS severity, title
 FROM x_findings
 WHERE finding_id IS NOT NULL AND finding_type IS NOT NULL""",
     "flows": f"""
-SELECT to_timestamp(TRY_CAST(start AS BIGINT)) AS start_time, to_timestamp(TRY_CAST("end" AS BIGINT)) AS end_time,
+SELECT CAST(to_timestamp(TRY_CAST(start AS BIGINT)) AS TIMESTAMP) AS start_time,
+       CAST(to_timestamp(TRY_CAST("end" AS BIGINT)) AS TIMESTAMP) AS end_time,
        account, interface_id, src_addr, dst_addr, {ipv4_number('src_addr')} AS src_addr_num,
        {ipv4_number('dst_addr')} AS dst_addr_num, TRY_CAST(src_port AS INTEGER) AS src_port,
        TRY_CAST(dst_port AS INTEGER) AS dst_port, TRY_CAST(protocol AS INTEGER) AS protocol,

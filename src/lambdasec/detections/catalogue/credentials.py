@@ -59,7 +59,8 @@ RECONNAISSANCE = Detection(
     remediation="Treat the session as compromised: see DET020's response, and review the function.",
     sql=alert(time="min(event_time)", account="min(account)", region="min(region)", actor="min(actor_arn)",
               source_ip="min(source_ip)", function=f"min({_FUNCTION})", event_ids="string_agg(event_id, ',')",
-              detail="'discovery calls: ' || string_agg(DISTINCT event_source || ':' || api_name, ', ')",
+              detail="'discovery calls: ' || string_agg(DISTINCT event_source || ':' || api_name, ', ' "
+                     "ORDER BY event_source || ':' || api_name)",
               failed="(min(CASE WHEN error_code IS NOT NULL THEN 1 ELSE 0 END) = 1)", file="min(file)") + f"""
 FROM events
 WHERE access_key IN (SELECT access_key FROM lambda_keys) AND {_DISCOVERY}
