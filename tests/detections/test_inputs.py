@@ -110,7 +110,7 @@ def test_a_persistent_database_reads_each_file_once(tmp_path: Path) -> None:
     assert [f.evidence["event_ids"] for f in second.findings] == [f.evidence["event_ids"] for f in third.findings]
     assert len(second.findings) == len(first.findings) + 1
     engine = DuckDBEngine(database)
-    assert engine.rows("SELECT count(*) FROM raw_cloudtrail")[0][0] == len(OVERWRITE) + 1
+    assert engine.rows("SELECT count(*) FROM events")[0][0] == len(OVERWRITE) + 1
     engine.close()
 
 

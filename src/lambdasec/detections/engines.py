@@ -105,6 +105,9 @@ class Engine:
         self.extract(kind)
         self.execute(f"CREATE OR REPLACE TABLE {TABLES[kind]} AS {self.translate(DERIVE[kind])}")
 
+    def finish(self, kind: str) -> None:
+        """The load is over: what only served it (staging tables) can go."""
+
     def malformed(self, kind: str) -> list[tuple[str, int, int]]:
         """(file, records, malformed records) per file of x_<kind>."""
         sql = (f"SELECT file, count(*), sum(CASE WHEN {MALFORMED[kind]} THEN 1 ELSE 0 END) "
@@ -113,6 +116,11 @@ class Engine:
 
 
 class DuckDBEngine(Engine):
+    """Records are extracted as they are read (one JSON parse each, in DuckDB's threads) into a staging table
+    ``x_<kind>`` holding only the files of this load; :meth:`build` appends their derived rows to the kind's table
+    and the staging table is emptied: no raw table is kept beside the normalized one (whose ``raw`` column keeps
+    the record), and a persistent database grows by the new files only."""
+
     name = "duckdb"
 
     def __init__(self, database: str | None = None, threads: int | None = None) -> None:
@@ -123,9 +131,8 @@ class DuckDBEngine(Engine):
             self.con.execute(f"SET threads = {int(threads)}")
         self.con.execute("SET TimeZone = 'UTC'")
         for kind in KINDS:
-            columns = "file VARCHAR, format INTEGER, record VARCHAR" if kind == "flows" else \
-                "file VARCHAR, flavour VARCHAR, record VARCHAR"
-            self.con.execute(f"CREATE TABLE IF NOT EXISTS raw_{kind} ({columns})")
+            columns = ", ".join(f'"{c}" VARCHAR' for c in _extracted_columns(kind))
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE x_{kind} (file VARCHAR, raw VARCHAR, {columns})")
 
     def execute(self, sql: str) -> None:
         self.con.execute(sql)
@@ -146,37 +153,45 @@ class DuckDBEngine(Engine):
             self.con.execute(f"INSERT INTO {name} SELECT {selects}", values)
 
     def load_lines(self, group: LineFiles) -> None:
+        import json
+
         self.create_table("load_map", (("path", "VARCHAR"), ("reported", "VARCHAR")), group.files)
         record = "j.json ->> '$.eventJson'" if group.wrapper else "j.json"
-        read = [path for path, _ in group.files]
+        fields = FIELDS[group.kind][group.flavour]
+        schema = json.dumps(_duckdb_schema(_nested(fields))).replace("'", "''")
+        columns = ", ".join(f'"{c}"' for c, _, _ in fields)
         self.con.execute(
-            f"INSERT INTO raw_{group.kind} SELECT m.reported, ?, "
-            f"CASE WHEN json_type(j.json) = 'OBJECT' THEN {record} END "
-            "FROM read_json_objects(?, format = 'newline_delimited', filename = true, ignore_errors = true, "
-            f"maximum_object_size = {MAX_RECORD_BYTES}, compression = ?) AS j "
-            "JOIN load_map AS m ON j.filename = m.path",
-            [group.flavour, read, "gzip" if group.compressed else "none"])
+            f"INSERT INTO x_{group.kind} (file, raw, {columns}) "
+            f"SELECT file, record, {field_selects(fields)} FROM ("
+            f"  SELECT file, record, json_transform(record, '{schema}') AS s FROM ("
+            f"    SELECT m.reported AS file, CASE WHEN json_type(j.json) = 'OBJECT' THEN {record} END AS record "
+            "    FROM read_json_objects(?, format = 'newline_delimited', filename = true, ignore_errors = true, "
+            f"      maximum_object_size = {MAX_RECORD_BYTES}, compression = ?) AS j "
+            "    JOIN load_map AS m ON j.filename = m.path))",
+            [[path for path, _ in group.files], "gzip" if group.compressed else "none"])
 
     def load_flows(self, group: FlowFiles, format_id: int) -> None:
         self.con.execute(
-            "INSERT INTO raw_flows SELECT filename, ?, line FROM read_csv(?, columns = {'line': 'VARCHAR'}, "
-            "delim = '\x01', quote = '', escape = '', header = false, auto_detect = false, filename = true, "
+            "CREATE OR REPLACE TEMP TABLE raw_flows AS SELECT filename AS file, CAST(? AS INTEGER) AS format, "
+            "line AS record FROM read_csv(?, columns = {'line': 'VARCHAR'}, delim = '\x01', quote = '', "
+            "escape = '', header = false, auto_detect = false, filename = true, "
             f"skip = {1 if group.header else 0}, compression = ?) WHERE trim(line) <> ''",
             [format_id, list(group.files), "gzip" if group.compressed else "none"])
+        columns = ", ".join(f'"{c}"' for c in _extracted_columns("flows"))
+        self.con.execute(f"INSERT INTO x_flows (file, raw, {columns}) "
+                         f"SELECT file, raw, {columns} FROM ({flow_extraction({format_id: group.fields})})")
+        self.con.execute("DROP TABLE raw_flows")
 
     def extract(self, kind: str) -> None:
-        import json
+        """Done while loading (load_lines, load_flows)."""
 
-        if kind == "flows":
-            self.execute(f"CREATE OR REPLACE TABLE x_flows AS {flow_extraction(self.flow_formats())}")
-            return
-        parts = []
-        for flavour, fields in FIELDS[kind].items():
-            schema = json.dumps(_duckdb_schema(_nested(fields))).replace("'", "''")
-            parts.append(f"SELECT file, record AS raw, {field_selects(fields)} FROM "
-                         f"(SELECT file, record, json_transform(record, '{schema}') AS s FROM raw_{kind} "
-                         f"WHERE flavour = '{flavour}')")
-        self.execute(f"CREATE OR REPLACE TABLE x_{kind} AS {' UNION ALL '.join(parts)}")
+    def build(self, kind: str) -> None:
+        table, derive = TABLES[kind], self.translate(DERIVE[kind])
+        self.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({derive}) LIMIT 0")
+        self.execute(f"INSERT INTO {table} BY NAME {derive}")
+
+    def finish(self, kind: str) -> None:
+        self.execute(f"DELETE FROM x_{kind}")
 
     def flow_formats(self) -> dict[int, tuple[str, ...]]:
         if not self.table_exists("flow_formats"):
@@ -195,13 +210,21 @@ class DuckDBEngine(Engine):
         if paths:
             self.create_table("forgotten", (("path", "VARCHAR"),), [(p,) for p in paths])
             for kind in KINDS:
-                self.execute(f"DELETE FROM raw_{kind} WHERE file IN (SELECT path FROM forgotten)")
+                if self.table_exists(TABLES[kind]):
+                    self.execute(f"DELETE FROM {TABLES[kind]} WHERE file IN (SELECT path FROM forgotten)")
 
     def record_loaded(self, files: Sequence[tuple[str, int, int, str]]) -> None:
         self.create_table("new_files", (("path", "VARCHAR"), ("size", "BIGINT"), ("mtime", "BIGINT"),
                                         ("kind", "VARCHAR")), files)
         self.execute("DELETE FROM loaded_files WHERE path IN (SELECT path FROM new_files)")
         self.execute("INSERT INTO loaded_files SELECT * FROM new_files")
+
+
+def _extracted_columns(kind: str) -> list[str]:
+    """The columns of x_<kind>: every flavour's fields (flavours share column names)."""
+    if kind == "flows":
+        return list(dict.fromkeys(FLOW_COLUMNS.values()))
+    return list(dict.fromkeys(column for fields in FIELDS[kind].values() for column, _, _ in fields))
 
 
 def _duckdb_schema(tree: dict[str, Any]) -> dict[str, Any]:

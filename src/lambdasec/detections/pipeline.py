@@ -68,6 +68,7 @@ def load_logs(engine: Engine, paths: Iterable[Path], workdir: Path | None = None
             if bad and path in fresh_paths:
                 result.gaps.append(_gap(path, "malformed-records", f"{path}: {bad} of {records} {kind} records "
                                                                    "are malformed and were left out"))
+        engine.finish(kind)
     result.gaps.sort(key=lambda gap: (gap.location.file, gap.message))
     return result
 
