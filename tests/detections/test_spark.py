@@ -238,3 +238,22 @@ def test_remote_cloudtrail_documents_are_read_by_spark(spark: Any, engines: tupl
     assert sorted(g.message for g in report.coverage_gaps) == sorted([
         f"{broken.as_uri()}: cannot read: invalid JSON (no Records array could be read)",
         f"{export.as_uri()}: 1 of {len(records) + 1} cloudtrail records are malformed and were left out"])
+
+
+def test_the_command_reads_uris_with_spark_only(spark: Any, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lambdasec.cli import main
+
+    folder = tmp_path / "AWSLogs"
+    folder.mkdir()
+    (folder / "trail.json.gz").write_bytes(gzip.compress(json.dumps(
+        {"Records": _records(FIXTURES / "DET003.fire.json")}).encode()))
+    refused = CliRunner().invoke(main, ["detect", "s3a://bucket/AWSLogs/"])
+    assert refused.exit_code == 2 and "--engine spark" in refused.output
+    result = CliRunner().invoke(main, ["detect", folder.as_uri() + "/", "--engine", "spark", "--spark-master",
+                                       "local[2]", "-f", "json", "--detection", "DET003"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert {f["rule_id"] for f in report["findings"]} == {"DET003"}
+    assert report["scanned_files"] == [(folder / "trail.json.gz").as_uri()]

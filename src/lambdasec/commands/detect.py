@@ -12,7 +12,7 @@ SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
 @click.command("detect")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1)
 @click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
               help="Query engine: embedded DuckDB, or Apache Spark (pip install 'lambdasec[spark]', Java 17+).")
 @click.option("--db", "database", type=click.Path(dir_okay=False, path_type=Path),
@@ -40,12 +40,13 @@ SEVERITIES = ("critical", "high", "medium", "low", "info")
               help="Exit 1 when an alert is at or above this severity.")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing for the table format; rely on the exit code.")
-def detect(paths: tuple[Path, ...], engine: str, database: Path | None, spark_master: str,
+def detect(paths: tuple[str, ...], engine: str, database: Path | None, spark_master: str,
            inventories: tuple[Path, ...], aws_ranges: Path | None, mining_files: tuple[Path, ...],
            threat_files: tuple[Path, ...], deployers: tuple[str, ...], detections: tuple[str, ...], fmt: str,
            output: Path | None, fail_on: str, color: str, quiet: bool) -> None:
     """Hunt for attacks on Lambda in CloudTrail logs, VPC flow logs, Route 53 Resolver query logs and GuardDuty
-    findings (files or folders, gzip or not)."""
+    findings (files or folders, gzip or not; with --engine spark also s3a:// and other Hadoop URIs of CloudTrail
+    exports)."""
     from ..cli import EXIT_USAGE, _emit, _use_color, exit_code
     from ..detections.catalogue import all_detections
     from ..reporters import render
@@ -54,10 +55,15 @@ def detect(paths: tuple[Path, ...], engine: str, database: Path | None, spark_ma
         raise click.UsageError("give log files or folders (or --db with a database loaded before)")
     if database is not None and engine != "duckdb":
         raise click.UsageError("--db works with the DuckDB engine")
+    from ..detections.spark_engine import is_remote  # pyspark itself is imported only by the Spark engine
+
+    uris = [path for path in paths if is_remote(path)]
+    if uris and engine != "spark":
+        raise click.UsageError(f"{uris[0]}: URIs are read by the Spark engine (--engine spark)")
     try:
         settings = _settings(engine, database, spark_master, inventories, aws_ranges, mining_files, threat_files,
                              deployers, detections)
-        report = _run(list(paths), settings)
+        report = _run([Path(path) for path in paths if not is_remote(path)], uris, settings)
     except (KeyError, ValueError, OSError, ImportError) as exc:
         click.echo(f"lambdasec: error: {str(exc).strip(chr(39))}", err=True)
         sys.exit(EXIT_USAGE)
@@ -92,7 +98,11 @@ def _inventory(paths: tuple[Path, ...]) -> Any:
     return inventory
 
 
-def _run(paths: list[Path], settings: Any) -> Any:
+def _run(paths: list[Path], uris: list[str], settings: Any) -> Any:
+    if uris:
+        from ..detections.spark_engine import detect_remote
+
+        return detect_remote(paths, uris, settings)
     from ..detections.runner import detect as run_detect
 
     return run_detect(paths, settings)
