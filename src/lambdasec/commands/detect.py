@@ -47,7 +47,7 @@ def detect(paths: tuple[str, ...], engine: str, database: Path | None, spark_mas
     """Hunt for attacks on Lambda in CloudTrail logs, VPC flow logs, Route 53 Resolver query logs and GuardDuty
     findings (files or folders, gzip or not; with --engine spark also s3a:// and other Hadoop URIs of CloudTrail
     exports)."""
-    from ..cli import EXIT_USAGE, _emit, _use_color, exit_code
+    from ..cli import EXIT_INCOMPLETE, EXIT_USAGE, _emit, _use_color, exit_code
     from ..detections.catalogue import all_detections
     from ..reporters import render
 
@@ -67,6 +67,10 @@ def detect(paths: tuple[str, ...], engine: str, database: Path | None, spark_mas
     except (KeyError, ValueError, OSError, ImportError) as exc:
         click.echo(f"lambdasec: error: {str(exc).strip(chr(39))}", err=True)
         sys.exit(EXIT_USAGE)
+    except Exception as exc:  # noqa: BLE001  # an engine's own failure (Spark's JVM out of memory, say)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        click.echo(f"lambdasec: error: the {engine} engine failed, no result: {first}", err=True)
+        sys.exit(EXIT_INCOMPLETE)
     if not (quiet and fmt == "table"):
         is_tty = output is None and sys.stdout.isatty()
         _emit(render(fmt, report, all_detections(), color=_use_color(color, is_tty) and output is None), output)

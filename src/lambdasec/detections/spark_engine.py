@@ -14,6 +14,7 @@ pyspark and sqlglot are imported only when an engine is made (``pip install 'lam
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -68,6 +69,18 @@ _MAP_FILES = 512  # up to this many files, a load names lines through a literal 
 REMOTE_SCHEMES = ("s3a", "s3", "s3n", "gs", "abfs", "abfss", "wasb", "wasbs", "hdfs", "file")
 
 
+def driver_memory() -> str:
+    """The local driver's heap: $LAMBDASEC_SPARK_DRIVER_MEMORY, else half the machine's memory (1 to 16 GiB)."""
+    configured = os.environ.get("LAMBDASEC_SPARK_DRIVER_MEMORY")
+    if configured:
+        return configured
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "2g"
+    return f"{max(1, min(16, total // 2**31))}g"
+
+
 class SparkEngine(Engine):
     name = "spark"
 
@@ -96,6 +109,8 @@ class SparkEngine(Engine):
                 builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={settings}")
             if master.startswith("local"):
                 builder = builder.config("spark.sql.shuffle.partitions", "4")
+                if self._own:  # everything runs in the driver: Spark's 1g default holds a few 100,000 events
+                    builder = builder.config("spark.driver.memory", driver_memory())
             session = builder.getOrCreate()
             session.sparkContext.setLogLevel("ERROR")
         self._base = session
@@ -210,16 +225,18 @@ class SparkEngine(Engine):
         self.execute(f"CREATE OR REPLACE TABLE x_{kind} AS {' UNION ALL '.join(parts)}")
 
     def close(self) -> None:
-        for frame in [*self._persisted.values(), *self._kept]:
-            frame.unpersist()
-        for name in self._views:
-            self.spark.catalog.dropTempView(name)
+        with contextlib.suppress(Exception):  # best effort: the JVM may be gone (it failed, or ran out of memory)
+            for frame in [*self._persisted.values(), *self._kept]:
+                frame.unpersist()
+            for name in self._views:
+                self.spark.catalog.dropTempView(name)
         self._persisted.clear()
         self._kept.clear()
         self._views.clear()
         self._raw = {kind: [] for kind in KINDS}
         if self._own:
-            self._base.stop()
+            with contextlib.suppress(Exception):
+                self._base.stop()
             self._own = False
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
