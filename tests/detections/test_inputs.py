@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ OVERWRITE = json.loads((FIXTURES / "DET001.fire.json").read_text())
 
 
 def _record(i: int, name: str = "GetFunction20150331v2") -> dict[str, Any]:
-    return {"eventVersion": "1.08", "eventID": f"e{i:04d}", "eventTime": f"2026-03-01T10:{i // 60:02d}:{i % 60:02d}Z",
+    when = datetime(2026, 3, 1, 10, tzinfo=timezone.utc) + timedelta(seconds=i)
+    return {"eventVersion": "1.08", "eventID": f"e{i:04d}", "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "eventSource": "lambda.amazonaws.com", "eventName": name, "awsRegion": "us-east-1",
             "recipientAccountId": "111122223333", "sourceIPAddress": "198.51.100.10", "userAgent": "aws-cli/2",
             "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/dev",
@@ -129,3 +131,23 @@ def test_the_command_exits_3_when_a_log_could_not_be_read(tmp_path: Path) -> Non
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert CliRunner().invoke(main, ["detect"]).exit_code == 2
     assert CliRunner().invoke(main, ["detect", str(tmp_path), "--detection", "DET999"]).exit_code == 2
+
+
+def test_a_cloudtrail_file_of_tens_of_megabytes_is_read_whole(tmp_path: Path) -> None:
+    padding = "x" * 1200  # CloudTrail records of S3 batch and EC2 calls are often this large
+    records = [{**_record(i), "requestParameters": {"functionName": "orders", "note": padding}}
+               for i in range(20_000)]
+    records[-1] = _record(19_999, "UpdateFunctionCode20150331v2")
+    path = tmp_path / "big.json.gz"
+    path.write_bytes(gzip.compress(json.dumps({"Records": records}).encode(), compresslevel=1))
+    assert len(gzip.decompress(path.read_bytes())) > 25 * 2**20
+    report = detect([path], DetectSettings(context=DetectContext(), detections=("DET001",)))
+    assert report.coverage_gaps == []
+    assert [f.evidence["event_ids"] for f in report.findings] == [["e19999"]]
+
+
+def test_times_with_an_offset_are_read_as_utc(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text(json.dumps({**_record(1), "eventTime": "2026-03-01T12:00:00+02:00"}) + "\n")
+    engine = DuckDBEngine()
+    assert load_logs(engine, [tmp_path]).gaps == []
+    assert [str(t) for (t,) in engine.rows("SELECT event_time FROM events")] == ["2026-03-01 10:00:00"]

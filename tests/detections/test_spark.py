@@ -117,6 +117,9 @@ def build_inputs(root: Path) -> list[Path]:
     camel = [_camel(f) for f in _records(FIXTURES / "DET033.fire.findings.json")]
     (logs / "findings-camel.jsonl").write_text("".join(json.dumps(f) + "\n" for f in camel), encoding="utf-8")
     (logs / "flows-custom.log.gz").write_bytes(gzip.compress(_custom_flows().encode()))
+    offset = [{**r, "eventID": f"offset-{r['eventID']}", "eventTime": r["eventTime"].replace("Z", "+02:00")}
+              for r in _records(FIXTURES / "DET003.fire.json")]  # the same instants on both engines: UTC
+    (logs / "trail-offsets.jsonl").write_text("".join(json.dumps(r) + "\n" for r in offset), encoding="utf-8")
     return [logs]
 
 

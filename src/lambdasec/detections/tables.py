@@ -69,6 +69,12 @@ FLOW_TEXT = ("account", "interface_id", "src_addr", "dst_addr", "action", "log_s
 _IPV4 = r"'^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$'"
 
 
+def utc(column: str) -> str:
+    """Portable SQL: an ISO 8601 time with any offset ('Z', '+02:00') as a UTC timestamp without zone (NULL when
+    it is no time)."""
+    return f"CAST(TRY_CAST({column} AS TIMESTAMPTZ) AS TIMESTAMP)"
+
+
 def ipv4_number(column: str) -> str:
     """Portable SQL: an IPv4 address as a number (NULL for anything else), to compare with range bounds."""
     parts = [f"TRY_CAST(split_part({column}, '.', {i}) AS BIGINT)" for i in range(1, 5)]
@@ -79,7 +85,7 @@ def ipv4_number(column: str) -> str:
 # Derivation: kind -> portable SELECT over x_<kind> (the extracted fields, plus file and raw).
 DERIVE: Final[dict[str, str]] = {
     "cloudtrail": f"""
-SELECT event_id, TRY_CAST(event_time AS TIMESTAMP) AS event_time, event_source, event_name,
+SELECT event_id, {utc('event_time')} AS event_time, event_source, event_name,
        regexp_replace(event_name, '[0-9]{{8}}(v[0-9]+)?$', '') AS api_name,
        COALESCE(recipient, actor_account) AS account, region, actor_type, actor_arn, actor_account, access_key,
        session_issuer,
@@ -87,18 +93,18 @@ SELECT event_id, TRY_CAST(event_time AS TIMESTAMP) AS event_time, event_source, 
        in_scope_of, in_scope_arn, invoked_by, source_ip, {ipv4_number('source_ip')} AS source_ip_num, user_agent,
        error_code, error_message, request_parameters, response_elements, file, raw
 FROM x_cloudtrail
-WHERE event_name IS NOT NULL AND TRY_CAST(event_time AS TIMESTAMP) IS NOT NULL""",
+WHERE event_name IS NOT NULL AND {utc('event_time')} IS NOT NULL""",
     "dns": f"""
-SELECT TRY_CAST(query_timestamp AS TIMESTAMP) AS query_time, account, region, vpc_id,
+SELECT {utc('query_timestamp')} AS query_time, account, region, vpc_id,
        regexp_replace(lower(query_name), '[.]$', '') AS query_name, query_type, rcode, src_addr,
        TRY_CAST(src_port AS INTEGER) AS src_port, {ipv4_number('src_addr')} AS src_addr_num, instance_id, answers,
        file, raw
 FROM x_dns
-WHERE query_name IS NOT NULL AND TRY_CAST(query_timestamp AS TIMESTAMP) IS NOT NULL""",
-    "findings": """
+WHERE query_name IS NOT NULL AND {utc('query_timestamp')} IS NOT NULL""",
+    "findings": f"""
 SELECT finding_id, finding_type, TRY_CAST(severity AS DOUBLE) AS severity, title, account, region, resource_type,
-       function_arn, function_name, TRY_CAST(created_at AS TIMESTAMP) AS created_at,
-       TRY_CAST(updated_at AS TIMESTAMP) AS updated_at, file, raw
+       function_arn, function_name, {utc('created_at')} AS created_at,
+       {utc('updated_at')} AS updated_at, file, raw
 FROM x_findings
 WHERE finding_id IS NOT NULL AND finding_type IS NOT NULL""",
     "flows": f"""
@@ -116,8 +122,8 @@ WHERE log_status = 'OK' AND TRY_CAST(start AS BIGINT) IS NOT NULL AND src_addr I
 # Records read but left out of the table, per file: kind -> portable condition over x_<kind> (raw rows whose
 # record is NULL are malformed too). Flow records with log-status NODATA or SKIPDATA carry no flow: not malformed.
 MALFORMED: Final[dict[str, str]] = {
-    "cloudtrail": "event_name IS NULL OR TRY_CAST(event_time AS TIMESTAMP) IS NULL",
-    "dns": "query_name IS NULL OR TRY_CAST(query_timestamp AS TIMESTAMP) IS NULL",
+    "cloudtrail": f"event_name IS NULL OR {utc('event_time')} IS NULL",
+    "dns": f"query_name IS NULL OR {utc('query_timestamp')} IS NULL",
     "findings": "finding_id IS NULL OR finding_type IS NULL",
     "flows": "log_status IS NULL OR (log_status = 'OK' AND (TRY_CAST(start AS BIGINT) IS NULL OR src_addr IS NULL))",
 }
