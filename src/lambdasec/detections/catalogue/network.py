@@ -35,7 +35,9 @@ STRATUM = Detection(
     severity=Severity.HIGH, confidence=Confidence.MEDIUM, tactic=TACTIC, technique="T1496", data_source="flows",
     rationale="Mining software talks to its pool with the stratum protocol, by convention on a few ports. An "
               "accepted flow from a function's subnet to one of them is suspicious.",
-    false_positives="Other software on those ports (some development servers use 3333 or 4444).",
+    false_positives="Other software on those ports (some development servers use 3333 or 4444). Replies from a "
+                    "well-known server port (below 1024) to a client's ephemeral port that happens to be 45560 or "
+                    "45700 are not reported.",
     remediation="Identify the function or instance behind the interface and inspect its code.",
     sql=alert(time="start_time", actor="interface_id", source_ip="src_addr", function=_FLOW_FUNCTION,
               region="CAST(NULL AS VARCHAR)",
@@ -44,6 +46,7 @@ STRATUM = Detection(
               detail="'flow to ' || dst_addr || ':' || CAST(dst_port AS VARCHAR)", failed="false") + f"""
 FROM flows
 WHERE action = 'ACCEPT' AND dst_port IN ({', '.join(str(p) for p in STRATUM_PORTS)})
+  AND (src_port IS NULL OR src_port >= 1024)
   AND ((SELECT count(*) FROM function_subnets) = 0 OR subnet_id IN (SELECT subnet_id FROM function_subnets))""",
 )
 
