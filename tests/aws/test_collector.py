@@ -255,3 +255,14 @@ def test_live_resources_of_one_account_are_one_deployment_unit() -> None:
     assert unit(_function_arn("eu-west-1", "f") + "#policy/s") == f"aws-account:{ACCOUNT}"
     assert unit("template.yaml#Fn") == "template.yaml" and unit("main.tf#aws_lambda_function.f") == "main.tf"
     assert unit("arn:aws:s3:::bucket") == "arn:aws:s3:::bucket"  # no account in the ARN: its own unit
+
+
+def test_progress_advances_once_per_account_region_and_service(aws: Emulator) -> None:
+    from ..test_progress import Steps
+
+    seed(aws, {"us-east-1": ["a"], "eu-west-1": ["b"]})
+    steps = Steps()
+    collect_live(LiveOptions(regions=("us-east-1", "eu-west-1")), services=SERVICES, progress=steps, **FAST)
+    # two regions x lambda, plus IAM once for the account
+    assert steps.events == [("start", (3, "reading 2 account-region(s)")), ("advance", 1), ("advance", 1),
+                            ("advance", 1), ("finish", None)]

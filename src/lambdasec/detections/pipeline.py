@@ -17,6 +17,7 @@ from lambdasec.fast_dataclass import dataclass, field
 
 from ..model.inventory import CoverageGap
 from ..model.location import Location
+from ..progress import SILENT, Progress
 from .documents import split_document
 from .engines import Engine, FlowFiles, LineFiles
 from .inputs import LogFile, Unreadable, discover, open_text
@@ -44,7 +45,8 @@ def _signature(path: str) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
-def load_logs(engine: Engine, paths: Iterable[Path], workdir: Path | None = None) -> LoadResult:
+def load_logs(engine: Engine, paths: Iterable[Path], workdir: Path | None = None,
+              progress: Progress = SILENT) -> LoadResult:
     result = LoadResult()
     known = engine.loaded_files()
     fresh: list[LogFile] = []
@@ -57,7 +59,9 @@ def load_logs(engine: Engine, paths: Iterable[Path], workdir: Path | None = None
             fresh.append(found)
     engine.forget([log.path for log in fresh if log.path in known])  # changed since: read again
     with tempfile.TemporaryDirectory(prefix="lambdasec-logs-", dir=workdir) as scratch:
-        _load(engine, fresh, Path(scratch), result)
+        progress.start(len(fresh), f"reading {len(fresh)} log file(s)")
+        _load(engine, fresh, Path(scratch), result, progress)
+        progress.finish()
         engine.record_loaded([(log.path, *_signature(log.path), log.kind) for log in fresh])
         for kind in KINDS:
             engine.build(kind)
@@ -73,7 +77,9 @@ def load_logs(engine: Engine, paths: Iterable[Path], workdir: Path | None = None
     return result
 
 
-def _load(engine: Engine, logs: list[LogFile], scratch: Path, result: LoadResult) -> None:
+def _load(engine: Engine, logs: list[LogFile], scratch: Path, result: LoadResult, progress: Progress) -> None:
+    """Documents are split first (one step each), then every group of files is loaded (one step per file not
+    split before)."""
     lines: dict[tuple[str, str, str, bool], list[tuple[str, str]]] = {}
     flows: dict[tuple[tuple[str, ...], bool, bool], list[str]] = {}
     documents: list[tuple[LogFile, str]] = []
@@ -84,14 +90,16 @@ def _load(engine: Engine, logs: list[LogFile], scratch: Path, result: LoadResult
             lines.setdefault((log.kind, log.flavour, log.wrapper, log.compressed), []).append((log.path, log.path))
         else:
             documents.append((log, str(scratch / f"{index}.jsonl")))
-    for log, split_to in _split_all(documents, result):
+    for log, split_to in _split_all(documents, result, progress):
         lines.setdefault((log.kind, log.flavour, log.wrapper, False), []).append((split_to, log.path))
     for (kind, flavour, wrapper, compressed), files in sorted(lines.items()):
+        progress.advance(sum(1 for read, reported in files if read == reported))
         _each_or_alone(engine.load_lines, [LineFiles(kind, flavour, wrapper, compressed, tuple(files))],
                        lambda g: [LineFiles(g.kind, g.flavour, g.wrapper, g.compressed, (f,)) for f in g.files],
                        lambda g: g.files[0][1], result)
     formats = _flow_formats(engine)
     for (fields, header, compressed), paths in sorted(flows.items()):
+        progress.advance(len(paths))
         format_id = formats.setdefault(fields, len(formats) + 1)
         _each_or_alone(lambda g, i=format_id: engine.load_flows(g, i),  # type: ignore[misc]
                        [FlowFiles(fields, header, compressed, tuple(paths))],
@@ -148,7 +156,8 @@ def split_file(log: LogFile, target: str) -> tuple[bool, list[tuple[str, str]]]:
     return True, gaps
 
 
-def _split_all(documents: list[tuple[LogFile, str]], result: LoadResult) -> list[tuple[LogFile, str]]:
+def _split_all(documents: list[tuple[LogFile, str]], result: LoadResult,
+               progress: Progress) -> list[tuple[LogFile, str]]:
     """Every document split, in worker processes when the input is large enough to pay for them."""
     size = sum(_size(log.path) for log, _ in documents)
     workers = min(os.cpu_count() or 1, len(documents), MAX_SPLIT_WORKERS)
@@ -161,10 +170,16 @@ def _split_all(documents: list[tuple[LogFile, str]], result: LoadResult) -> list
         # fork: spawn and forkserver would re-import the caller's main module (a library caller's script).
         # The children only decompress, parse and write files, and leave through os._exit.
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            outcomes = list(pool.map(split_file, [log for log, _ in documents], [t for _, t in documents],
-                                     chunksize=4))
+            outcomes = []
+            for outcome in pool.map(split_file, [log for log, _ in documents], [t for _, t in documents],
+                                    chunksize=4):
+                outcomes.append(outcome)
+                progress.advance()
     else:
-        outcomes = [split_file(log, target) for log, target in documents]
+        outcomes = []
+        for log, target in documents:
+            outcomes.append(split_file(log, target))
+            progress.advance()
     written = []
     for (log, target), (ok, gaps) in zip(documents, outcomes, strict=True):
         result.gaps += [_gap(log.path, kind, message) for kind, message in gaps]

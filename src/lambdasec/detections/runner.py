@@ -14,6 +14,7 @@ from lambdasec.fast_dataclass import dataclass, field
 from .. import __version__
 from ..model.findings import Finding, Report, Severity
 from ..model.location import Location
+from ..progress import SILENT, Progress
 from .context import DetectContext, register
 from .engines import Engine
 from .model import ALERT_COLUMNS, Detection, lower
@@ -29,6 +30,7 @@ class DetectSettings:
     detections: tuple[str, ...] = ()  # codes or slugs to run; empty: all
     context: DetectContext = field(default_factory=DetectContext)
     workdir: str | None = None
+    progress: Progress = SILENT
 
 
 def open_engine(settings: DetectSettings) -> Engine:
@@ -59,7 +61,7 @@ def detect(paths: Sequence[Path], settings: DetectSettings, engine: Engine | Non
     own = engine is None
     engine = engine or open_engine(settings)
     try:
-        loaded = load_logs(engine, paths, Path(settings.workdir) if settings.workdir else None)
+        loaded = load_logs(engine, paths, Path(settings.workdir) if settings.workdir else None, settings.progress)
         register(engine, settings.context)
         findings = run_detections(engine, detections)
     finally:

@@ -26,6 +26,7 @@ from lambdasec.fast_dataclass import dataclass, field
 from ...model.inventory import _BUCKETS, CoverageGap, Inventory, ScannedScope
 from ...model.location import Location
 from ...model.values import ResourceRef
+from ...progress import SILENT, Progress
 from .api import Api, ApiSettings, CallStats, RateLimiter, Scope
 from .session import LiveOptions, SessionFactory, Target, targets
 
@@ -77,11 +78,12 @@ class _Result:
 def collect_live(options: LiveOptions, *, session_factory: SessionFactory | None = None,
                  services: Mapping[str, ServiceCollector] | None = None, stats: CallStats | None = None,
                  request_log: list[tuple[str, str]] | None = None, limiter: RateLimiter | None = None,
-                 settings: ApiSettings | None = None) -> Inventory:
+                 settings: ApiSettings | None = None, progress: Progress = SILENT) -> Inventory:
     """The inventory of the accounts and regions ``options`` name (this shard's part), read-only.
 
     ``services`` maps a name to a collector (default: the real lambda, iam, network and posture modules);
-    ``stats`` receives the call counts; ``request_log`` every (service, Operation) sent."""
+    ``stats`` receives the call counts; ``request_log`` every (service, Operation) sent; ``progress`` one step per
+    account x region x service read."""
     options.check()
     stats = stats if stats is not None else CallStats()
     limiter = limiter if limiter is not None else RateLimiter()
@@ -100,7 +102,13 @@ def collect_live(options: LiveOptions, *, session_factory: SessionFactory | None
 
     def run(task: tuple[Target, str]) -> _Result:
         target, name = task
-        return _run_task(target, name, chosen[name], known.get(name, frozenset()), options, stats, limiter, settings)
+        try:
+            return _run_task(target, name, chosen[name], known.get(name, frozenset()), options, stats, limiter,
+                             settings)
+        finally:
+            progress.advance()
+
+    progress.start(len(tasks), f"reading {len(work.targets)} account-region(s)")
 
     if options.max_workers == 1 or len(tasks) <= 1:
         results = [run(task) for task in tasks]
@@ -108,6 +116,7 @@ def collect_live(options: LiveOptions, *, session_factory: SessionFactory | None
         with ThreadPoolExecutor(max_workers=options.max_workers, thread_name_prefix="lambdasec-aws") as pool:
             results = list(pool.map(run, tasks))  # in task order, whatever order they finished in
 
+    progress.finish()
     _merge(inventory, results, work.targets)
     inventory.own_accounts |= {target.account for target in work.targets}
     link_pass(inventory)
