@@ -168,7 +168,7 @@ class DuckDBEngine(Engine):
             "    FROM read_json_objects(?, format = 'newline_delimited', filename = true, ignore_errors = true, "
             f"      maximum_object_size = {MAX_RECORD_BYTES}, compression = ?) AS j "
             "    JOIN load_map AS m ON j.filename = m.path))",
-            [[path for path, _ in group.files], "gzip" if group.compressed else "none"])
+            [[path for path, _ in group.files], "gzip" if group.compressed else "uncompressed"])
 
     def load_flows(self, group: FlowFiles, format_id: int) -> None:
         self.con.execute(
