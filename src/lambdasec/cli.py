@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import click
 
 from . import __version__
 from .commands.live import LiveError, check_live_arguments, live_scan_options  # click only: no boto3
+from .reporters import FORMATS  # names only: each reporter is imported when it renders
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -56,7 +58,10 @@ class _Commands(click.Group):
     _elsewhere = {"sbom": ("lambdasec.commands.sbom", "sbom"), "layers": ("lambdasec.commands.layers", "layers"),
                   "collect": ("lambdasec.commands.live", "collect"), "merge": ("lambdasec.commands.live", "merge"),
                   "permissions": ("lambdasec.commands.live", "permissions"),
-                  "detect": ("lambdasec.commands.detect", "detect")}
+                  "detect": ("lambdasec.commands.detect", "detect"),
+                  "baseline": ("lambdasec.commands.pipeline", "baseline"),
+                  "render": ("lambdasec.commands.pipeline", "render"),
+                  "diff": ("lambdasec.commands.pipeline", "diff")}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self._elsewhere})
@@ -113,110 +118,277 @@ def _exit_status(status: object) -> int:
     return 1
 
 
+# Files written by --output-dir: DIR/lambdasec.<extension>.
+_EXTENSIONS = {"table": "txt", "markdown": "md", "junit": "junit.xml", "asff": "asff.json", "ocsf": "ocsf.json"}
+
+
+def _now() -> dt.datetime:
+    """The command line's clock (tests replace it): the scan's "now", baseline and history times."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """-f (repeatable), -o FILE and --output-dir DIR: the command receives ``fmt`` (a tuple of formats), ``output``
+    and ``output_dir``."""
+    options = [
+        click.option("-f", "--format", "fmt", multiple=True, type=click.Choice(FORMATS),
+                     help="Output format (default: table). Repeatable with --output-dir."),
+        click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write the report to FILE (one format)."),
+        click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
+                     help="Write one file per format in DIR: lambdasec.json, lambdasec.sarif, lambdasec.txt "
+                          "(table)..."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def scan_input_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """What to scan and how (PATHS, rule selection, thresholds, config, reading limits, live accounts): shared by
+    `scan` and `baseline create`. The command receives ``paths``, ``live`` and the rest as keyword arguments."""
+    options = [
+        click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
+        click.option("--severity", type=click.Choice(SEVERITIES), default=None,
+                     help="Report only findings at or above this severity."),
+        click.option("--min-confidence", type=click.Choice(["high", "medium", "low"]), default=None,
+                     help="Report only findings at or above this confidence."),
+        click.option("--rule", "rules", multiple=True, metavar="ID",
+                     help="Run only this rule (code or slug); repeatable."),
+        click.option("--skip-rule", "skip_rules", multiple=True, metavar="ID", help="Skip this rule; repeatable."),
+        click.option("--relative-to", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+                     help="Give locations relative to DIR (e.g. the repository root), not to each named file's own "
+                          "directory: two changed template.yaml files stay apart, and fingerprints match a "
+                          "baseline made at DIR."),
+        click.option("--tf-module-dirs", is_flag=True,
+                     help="Read a named .tf file with the rest of its directory (its Terraform module), where its "
+                          "function's role may be declared."),
+        click.option("--config", "config_file", type=click.Path(path_type=Path),
+                     help="Config file (default: .lambdasec.toml, else [tool.lambdasec] in pyproject.toml)."),
+        click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
+                     help="Processes reading files in parallel (default 0: one per CPU, at most 4)."),
+        click.option("--no-cache", is_flag=True,
+                     help="Do not read or write the SAM translation cache ($LAMBDASEC_CACHE_DIR, else "
+                          "~/.cache/lambdasec)."),
+        click.option("--sam-expander", type=click.Choice(["native", "official"]), default="native",
+                     show_default=True,
+                     help="Expand SAM with lambdasec's native expander (aws-sam-translator for features it does not "
+                          "reproduce) or always with aws-sam-translator."),
+        click.option("--scan-all-files", is_flag=True,
+                     help="Look for secrets in third-party files too (unmodified files of installed Python "
+                          "distributions and node_modules packages are skipped by default)."),
+        click.option("--lock", "layer_lock", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Layer lock file to verify layers against (default: lambdasec.lock in a scanned "
+                          "directory)."),
+        click.option("--max-archive-bytes", type=click.IntRange(min=0), metavar="N",
+                     help="Uncompressed bytes read from one package or layer (default 1 GiB)."),
+        click.option("--max-archive-file-bytes", type=click.IntRange(min=0), metavar="N",
+                     help="Bytes read from one file of a package (default 64 MiB)."),
+        click.option("--max-archive-ratio", type=click.FloatRange(min=0), metavar="R",
+                     help="Compression ratio above which a zip entry is not read (default 100)."),
+        click.option("--max-archive-entries", type=click.IntRange(min=0), metavar="N",
+                     help="Entries listed in one package (default 100,000)."),
+        click.option("--max-archive-depth", type=click.IntRange(min=0), metavar="N",
+                     help="Zips inside zips read this deep (default 2)."),
+    ]
+    command = live_scan_options(command)
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "sarif"]), default="table",
-              show_default=True, help="Output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@output_options
 @click.option("--fail-on", type=click.Choice([*SEVERITIES, "none"]), default=None,
               help="Exit 1 when a reported finding is at or above this severity (default: low).")
-@click.option("--severity", type=click.Choice(SEVERITIES), default=None,
-              help="Report only findings at or above this severity.")
-@click.option("--min-confidence", type=click.Choice(["high", "medium", "low"]), default=None,
-              help="Report only findings at or above this confidence.")
-@click.option("--rule", "rules", multiple=True, metavar="ID", help="Run only this rule (code or slug); repeatable.")
-@click.option("--skip-rule", "skip_rules", multiple=True, metavar="ID", help="Skip this rule; repeatable.")
-@click.option("--config", "config_file", type=click.Path(path_type=Path),
-              help="Config file (default: .lambdasec.toml, else [tool.lambdasec] in pyproject.toml).")
-@click.option("--show-suppressed", is_flag=True, help="List suppressed findings too (table output).")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Baseline file (lambdasec baseline create): its findings are reported as baselined and do not "
+                   "count for --fail-on.")
+@click.option("--history", "history_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Record this run's findings in this SQLite file (compare runs with lambdasec diff).")
+@click.option("--show-suppressed", is_flag=True, help="List suppressed (and baselined) findings too (table output).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing for the table format; rely on the exit code.")
+@click.option("--quiet-on-success", is_flag=True,
+              help="Print nothing when the scan passes (exit 0); print the report as usual when it does not "
+                   "(for pre-commit hooks).")
+@click.option("--no-progress", is_flag=True, help="No progress bar on stderr (it shows only on a terminal).")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
               help="Colour the table output (NO_COLOR is honoured in auto mode).")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
-              help="Processes reading files in parallel (default 0: one per CPU, at most 4).")
-@click.option("--no-cache", is_flag=True,
-              help="Do not read or write the SAM translation cache ($LAMBDASEC_CACHE_DIR, else ~/.cache/lambdasec).")
-@click.option("--sam-expander", type=click.Choice(["native", "official"]), default="native", show_default=True,
-              help="Expand SAM with lambdasec's native expander (aws-sam-translator for features it does not "
-                   "reproduce) or always with aws-sam-translator.")
-@click.option("--scan-all-files", is_flag=True,
-              help="Look for secrets in third-party files too (unmodified files of installed Python "
-                   "distributions and node_modules packages are skipped by default).")
-@click.option("--lock", "layer_lock", type=click.Path(dir_okay=False, path_type=Path),
-              help="Layer lock file to verify layers against (default: lambdasec.lock in a scanned directory).")
-@click.option("--max-archive-bytes", type=click.IntRange(min=0), metavar="N",
-              help="Uncompressed bytes read from one package or layer (default 1 GiB).")
-@click.option("--max-archive-file-bytes", type=click.IntRange(min=0), metavar="N",
-              help="Bytes read from one file of a package (default 64 MiB).")
-@click.option("--max-archive-ratio", type=click.FloatRange(min=0), metavar="R",
-              help="Compression ratio above which a zip entry is not read (default 100).")
-@click.option("--max-archive-entries", type=click.IntRange(min=0), metavar="N",
-              help="Entries listed in one package (default 100,000).")
-@click.option("--max-archive-depth", type=click.IntRange(min=0), metavar="N",
-              help="Zips inside zips read this deep (default 2).")
-@live_scan_options
+@scan_input_options
 def scan(
-    paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None, severity: str | None,
-    min_confidence: str | None, rules: tuple[str, ...], skip_rules: tuple[str, ...], config_file: Path | None,
-    show_suppressed: bool, quiet: bool, color: str, jobs: int, no_cache: bool, sam_expander: str,
-    scan_all_files: bool, layer_lock: Path | None, max_archive_bytes: int | None,
-    max_archive_file_bytes: int | None, max_archive_ratio: float | None, max_archive_entries: int | None,
-    max_archive_depth: int | None, live: dict[str, Any],
+    paths: tuple[Path, ...], fmt: tuple[str, ...], output: Path | None, output_dir: Path | None,
+    fail_on: str | None, baseline_file: Path | None, history_file: Path | None, show_suppressed: bool, quiet: bool,
+    quiet_on_success: bool, no_progress: bool, color: str, live: dict[str, Any], **inputs: Any,
 ) -> None:
     """Scan CloudFormation, SAM, Terraform and Serverless Framework files or directories (default: .), or live
     AWS accounts with --aws (read-only; docs/live.md)."""
-    from .collectors.cloudformation.sam_cache import default_cache_dir
-    from .config import ConfigError, load_config
-    from .engine import ScanSettings, fewer_gc_passes
-    from .engine import scan as run_scan
-    from .model.findings import Confidence, Severity
-    from .reporters import render
-    from .rules.registry import all_rules
+    from .config import ConfigError
 
+    now = _now()
     stats: dict[str, Any] | None = None
+    history = None
     try:
+        plan = plan_outputs(fmt, output, output_dir)
         check_live_arguments(live, paths)
-        config = load_config(config_file, Path.cwd())
-        settings = ScanSettings(
-            rules=rules, skip_rules=skip_rules,
-            min_severity=Severity.parse(severity or config.severity or "info"),
-            min_confidence=Confidence.parse(min_confidence or config.min_confidence or "low"),
-            config=config, workers=jobs or min(os.cpu_count() or 1, 4),
-            cache_dir=None if no_cache else str(default_cache_dir()), sam_expander=sam_expander,
-            rule_options=_package_options(config.rule_options, scan_all_files, layer_lock, {
-                "max_total_bytes": max_archive_bytes, "max_file_bytes": max_archive_file_bytes,
-                "max_ratio": max_archive_ratio, "max_entries": max_archive_entries, "max_depth": max_archive_depth,
-            }),
-        )
+        settings = scan_settings(inputs, now)
+        config = settings.config
         effective_fail_on = fail_on or config.fail_on or "low"
         if effective_fail_on not in (*SEVERITIES, "none"):
             raise ConfigError(f"invalid fail_on in config: {effective_fail_on}")
-        if live["aws"]:
-            from .commands.live import options_from_cli, scan_live
+        baseline = _load_baseline(baseline_file)
+        history = _open_history(history_file)
+        report, stats = run_scan(paths, live, settings, progress=not no_progress)
+        if baseline is not None:
+            from .pipeline.baseline import apply
 
-            report, stats = scan_live(options_from_cli(live), settings)
-        else:
-            report = run_scan(list(paths) or [Path(".")], settings)
+            apply(report, baseline)
+        if history is not None:
+            history.record(report, command="scan", now=now)
     except (ConfigError, KeyError, LiveError) as exc:
         click.echo(f"lambdasec: error: {str(exc).strip(chr(39))}", err=True)
         sys.exit(EXIT_USAGE)
-    if not (quiet and fmt == "table"):
-        is_tty = output is None and sys.stdout.isatty()
+    finally:
+        if history is not None:
+            history.close()
+    code = exit_code(report, effective_fail_on)
+    write_reports(report, report_rules(report), plan, output_dir=output_dir,
+                  quiet=quiet or (quiet_on_success and code == EXIT_OK), color=color,
+                  show_suppressed=show_suppressed, stats=stats, show_stats=bool(live["show_stats"]))
+    sys.exit(code)
+
+
+def plan_outputs(formats: tuple[str, ...], output: Path | None, output_dir: Path | None
+                 ) -> list[tuple[str, Path | None]]:
+    """(format, file) pairs: one format to stdout or -o FILE, or every format into --output-dir."""
+    from .config import ConfigError
+
+    chosen = tuple(dict.fromkeys(formats)) or ("table",)
+    if output_dir is not None:
+        if output is not None:
+            raise ConfigError("give -o FILE (one format) or --output-dir DIR (one file per format), not both")
+        return [(fmt, output_dir / f"lambdasec.{_extension(fmt)}") for fmt in chosen]
+    if len(chosen) > 1:
+        raise ConfigError("several formats need --output-dir DIR (one file per format)")
+    return [(chosen[0], output)]
+
+
+def write_reports(report: Any, rules: Sequence[Any], plan: list[tuple[str, Path | None]], *,
+                  output_dir: Path | None = None, quiet: bool = False, color: str = "never",
+                  show_suppressed: bool = False, stats: dict[str, Any] | None = None, show_stats: bool = False,
+                  gaps_on_stderr: bool = True) -> None:
+    """Render the report in every planned format. One format: to stdout or -o FILE, as `scan` always did.
+    With --output-dir: every file written (-q silences only stdout), the coverage gaps on stderr."""
+    from .engine import fewer_gc_passes
+    from .reporters import render
+
+    single = output_dir is None
+    if output_dir is not None:
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise click.UsageError(f"cannot create {output_dir}: {exc.strerror}") from None
+    stats_shown = False
+    for fmt, target in plan:
+        if single and quiet and fmt == "table":
+            continue
+        is_tty = target is None and sys.stdout.isatty()
         with fewer_gc_passes():  # the inventory is still alive: a collection would walk all of it again
-            text = render(fmt, report, all_rules(), color=_use_color(color, is_tty) and output is None,
+            text = render(fmt, report, rules, color=_use_color(color, is_tty) and target is None,
                           show_suppressed=show_suppressed)
-        if live["show_stats"]:
+        if show_stats and (single or fmt == "json"):  # JSON gets a `stats` object, the others a table on stderr
             from .commands.live import live_output
 
             text = live_output(text, fmt, stats)
-        _emit(text, output)
-    elif live["show_stats"]:
+            stats_shown = True
+        _emit(text, target)
+    if show_stats and not stats_shown:
         from .commands.live import live_output
 
         live_output("", "table", stats)
-    for gap in report.coverage_gaps if fmt != "table" else ():
-        click.echo(f"lambdasec: coverage gap: {gap.location.display()}: {gap.message}", err=True)
-    sys.exit(exit_code(report, effective_fail_on))
+    if gaps_on_stderr and not (single and plan[0][0] == "table"):
+        for gap in report.coverage_gaps:
+            where = gap.location.display()
+            prefix = "" if gap.message.startswith(where) else f"{where}: "  # log gaps name their file already
+            click.echo(f"lambdasec: coverage gap: {prefix}{gap.message}", err=True)
+
+
+def scan_settings(inputs: Mapping[str, Any], now: dt.datetime | None) -> Any:
+    """The engine's settings from the scan options and the config file (flags > config file > defaults)."""
+    from .collectors.cloudformation.sam_cache import default_cache_dir
+    from .config import load_config
+    from .engine import ScanSettings, severity_overrides
+    from .model.findings import Confidence, Severity
+    from .rules.registry import all_rules
+
+    config = load_config(inputs["config_file"], Path.cwd())
+    if config.severity_overrides:
+        severity_overrides(config, all_rules())  # an unknown rule is a usage error before any work
+    return ScanSettings(
+        rules=inputs["rules"], skip_rules=inputs["skip_rules"],
+        min_severity=Severity.parse(inputs["severity"] or config.severity or "info"),
+        min_confidence=Confidence.parse(inputs["min_confidence"] or config.min_confidence or "low"),
+        config=config, now=now, workers=inputs["jobs"] or min(os.cpu_count() or 1, 4),
+        cache_dir=None if inputs["no_cache"] else str(default_cache_dir()), sam_expander=inputs["sam_expander"],
+        relative_to=str(inputs["relative_to"]) if inputs.get("relative_to") else None,
+        tf_module_dirs=bool(inputs.get("tf_module_dirs")),
+        rule_options=_package_options(config.rule_options, inputs["scan_all_files"], inputs["layer_lock"], {
+            "max_total_bytes": inputs["max_archive_bytes"], "max_file_bytes": inputs["max_archive_file_bytes"],
+            "max_ratio": inputs["max_archive_ratio"], "max_entries": inputs["max_archive_entries"],
+            "max_depth": inputs["max_archive_depth"],
+        }),
+    )
+
+
+def run_scan(paths: tuple[Path, ...], live: Mapping[str, Any], settings: Any,
+             progress: bool = True) -> tuple[Any, dict[str, Any] | None]:
+    """The report (and a live scan's call counts) of the files, or of the accounts with --aws (with a progress
+    bar on stderr when it is a terminal and ``progress``)."""
+    if live["aws"]:
+        from .commands.live import options_from_cli, scan_live
+        from .progress import terminal_progress
+
+        return scan_live(options_from_cli(live), settings, progress=terminal_progress(enabled=progress))
+    from .engine import scan as scan_files
+
+    return scan_files(list(paths) or [Path(".")], settings), None
+
+
+def report_rules(report: Any = None) -> list[Any]:
+    """The rules a report's findings may come from: the registry, CFG001 when the report has an expired ignore,
+    and the detection catalogue when it has log detections (a saved report given to `render`)."""
+    from .rules.registry import all_rules
+
+    rules: list[Any] = list(all_rules())
+    codes = {f.rule_id for f in (*report.findings, *report.suppressed, *report.baselined)} if report else set()
+    if "CFG001" in codes:
+        from .pipeline.notices import EXPIRED_SUPPRESSION
+
+        rules.append(EXPIRED_SUPPRESSION)
+    if codes - {rule.code for rule in rules}:
+        from .detections.catalogue import all_detections
+
+        rules.extend(all_detections())
+    return rules
+
+
+def _load_baseline(path: Path | None) -> Any:
+    if path is None:
+        return None
+    from .pipeline.baseline import load
+
+    return load(path)
+
+
+def _open_history(path: Path | None) -> Any:
+    if path is None:
+        return None
+    from .pipeline.history import History
+
+    return History(path)
+
+
+def _extension(fmt: str) -> str:
+    return _EXTENSIONS.get(fmt, fmt)
 
 
 def _package_options(configured: Mapping[str, Any], scan_all_files: bool, layer_lock: Path | None,
@@ -270,6 +442,10 @@ def explain(rule_id: str) -> None:
     from .rules.registry import find_rule
 
     rule = find_rule(rule_id)
+    if rule is None and rule_id.strip().upper() in ("CFG001", "EXPIRED-SUPPRESSION"):  # the configuration's notice
+        from .pipeline.notices import EXPIRED_SUPPRESSION
+
+        rule = EXPIRED_SUPPRESSION
     if rule is None:
         detection = _find_detection(rule_id)
         if detection is None:

@@ -18,7 +18,7 @@ from typing import Any, Final
 from lambdasec.fast_dataclass import dataclass, field
 
 from . import __version__
-from .config import Config, ConfigError
+from .config import Config, ConfigError, ConfigSuppression
 from .iam.catalogue import catalogue_version
 from .model.findings import Confidence, Finding, NotEvaluated, Report, Severity, Suppression
 from .model.inventory import CoverageGap, Inventory
@@ -39,6 +39,10 @@ class ScanSettings:
     sam_expander: str = "native"  # or "official": always aws-sam-translator
     # Options for rules from the command line (archive limits, lock file...): over the config file's ones.
     rule_options: Mapping[str, Any] = field(default_factory=dict)
+    # Locations relative to this directory (a repository's root) instead of each named file's own directory.
+    relative_to: str | None = None
+    # A named .tf file is read with the rest of its directory (its module), not as a module of its own.
+    tf_module_dirs: bool = False
 
 
 def select_rules(all_rules: Sequence[Rule], only: Iterable[str], skip: Iterable[str]) -> list[Rule]:
@@ -69,16 +73,37 @@ def fingerprint(finding: Finding) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
-def _suppression(finding: Finding, inventory: Inventory, config: Config) -> Suppression | None:
+def _suppression(finding: Finding, inventory: Inventory, entries: Sequence[ConfigSuppression]) -> Suppression | None:
     resource = inventory.get(finding.resource_key)
     if resource is not None:
         for ident in (finding.rule_id, finding.slug):
             if ident in resource.suppressions:
                 return Suppression(resource.suppressions[ident], "template")
-    for entry in config.suppressions:
+    for entry in entries:
         if entry.matches(finding.rule_id, finding.slug, finding.resource_id, finding.location.file):
             return Suppression(entry.reason, "config")
     return None
+
+
+def severity_overrides(config: Config, known: Sequence[Rule]) -> dict[str, Severity]:
+    """The config file's `[severity]` table by rule code; an unknown rule is a configuration error."""
+    from .pipeline.notices import EXPIRED_SUPPRESSION
+
+    overrides: dict[str, Severity] = {}
+    for ident, level in config.severity_overrides.items():
+        rule = next((r for r in (*known, EXPIRED_SUPPRESSION) if ident.upper() == r.code or ident.lower() == r.slug),
+                    None)
+        if rule is None:
+            raise ConfigError(f"{config.source}: severity: unknown rule {ident} (see `lambdasec rules`)")
+        overrides[rule.code] = Severity.parse(level)
+    return overrides
+
+
+def _override(finding: Finding, overrides: Mapping[str, Severity]) -> None:
+    level = overrides.get(finding.rule_id)
+    if level is not None and level != finding.severity:
+        finding.evidence = {**finding.evidence, "default_severity": finding.severity.label}
+        finding.severity = level
 
 
 def evaluate(
@@ -94,6 +119,10 @@ def evaluate(
     options: dict[str, Any] = {**settings.config.rule_options, **settings.rule_options}
     inventory.own_accounts |= set(options.get("own_accounts", []))
     context = Context(now=now, options=options, roots=tuple(roots))
+    overrides = severity_overrides(settings.config, _known_rules(rules)) if settings.config.severity_overrides else {}
+    today = now.astimezone(dt.timezone.utc).date()
+    # An ignore past its expiry date no longer suppresses anything, and is reported itself (CFG001).
+    active = [entry for entry in settings.config.suppressions if not entry.expired(today)]
     findings: list[Finding] = []
     suppressed: list[Finding] = []
     not_evaluated: list[NotEvaluated] = []
@@ -109,11 +138,21 @@ def evaluate(
             if isinstance(outcome, CoverageGap):  # e.g. a package that could not be fully read
                 gaps.append(outcome)
                 continue
+            if overrides:
+                _override(outcome, overrides)
             if outcome.severity < settings.min_severity or outcome.confidence < settings.min_confidence:
                 continue
             outcome.fingerprint = fingerprint(outcome)
-            outcome.suppression = _suppression(outcome, inventory, settings.config)
+            outcome.suppression = _suppression(outcome, inventory, active)
             (suppressed if outcome.suppression else findings).append(outcome)
+    if len(active) < len(settings.config.suppressions):
+        from .pipeline.notices import expired_suppressions
+
+        for notice in expired_suppressions(settings.config, rules, today):
+            _override(notice, overrides)
+            if notice.severity >= settings.min_severity and notice.confidence >= settings.min_confidence:
+                notice.fingerprint = fingerprint(notice)
+                findings.append(notice)  # never suppressed: the way out is a new date or no entry
     priorities = _priorities(inventory, gaps)
     by_function = {priority.function_key: priority for priority in priorities}
     for finding in (*findings, *suppressed):
@@ -135,6 +174,15 @@ def evaluate(
 
 
 RuleResult = list[Outcome] | str  # the outcomes, or why the rule failed
+
+
+def _known_rules(selected: Sequence[Rule]) -> Sequence[Rule]:
+    """Every registered rule (a `[severity]` entry may name a rule this scan does not run), or the selected ones
+    when a caller evaluates rules of its own."""
+    from .rules.registry import all_rules
+
+    registered = all_rules()
+    return registered if all(rule in registered for rule in selected) else [*registered, *selected]
 
 
 def _run_rule(rule: Rule, inventory: Inventory, context: Context) -> RuleResult:
@@ -234,12 +282,14 @@ def scan(paths: Sequence[Path], settings: ScanSettings) -> Report:
     rules = select_rules(all_rules(), settings.rules or settings.config.rules,
                          [*settings.skip_rules, *settings.config.skip_rules])
     options = CollectOptions(parameter_values=_parameters(settings.config.parameters), workers=settings.workers,
-                             cache_dir=settings.cache_dir, sam_expander=settings.sam_expander)
+                             cache_dir=settings.cache_dir, sam_expander=settings.sam_expander,
+                             relative_to=settings.relative_to, tf_module_dirs=settings.tf_module_dirs)
     with fewer_gc_passes():
         inventory, scanned = collect(paths, options, while_waiting=_prepare_rules)
-        root = str(paths[0]) if len(paths) == 1 else "."
+        root = settings.relative_to or (str(paths[0]) if len(paths) == 1 else ".")
         # A file is read relative to its directory, a directory relative to itself (collectors/discovery.py).
-        roots = [str(path.parent if path.is_file() else path) for path in paths]
+        roots = [settings.relative_to] if settings.relative_to else \
+            [str(path.parent if path.is_file() else path) for path in paths]
         return evaluate(inventory, rules, settings, scanned_files=scanned, root=root, roots=roots)
 
 

@@ -112,7 +112,7 @@ def check_live_arguments(live: Mapping[str, Any], paths: tuple[Path, ...]) -> No
 
 
 def scan_live(options: LiveOptions, settings: ScanSettings, *, session_factory: Any = None,
-              services: Any = None) -> tuple[Report, dict[str, Any]]:
+              services: Any = None, progress: Any = None) -> tuple[Report, dict[str, Any]]:
     """Collect the accounts (read-only) and run the rules exactly as an IaC scan runs them: the report, and the
     scan's AWS call counts (:func:`stats_dict`)."""
     import tempfile
@@ -129,7 +129,8 @@ def scan_live(options: LiveOptions, settings: ScanSettings, *, session_factory: 
         if options.download_code:
             options.code_dir = code_dir
             options.archive_limits = limits_from_options({**settings.config.rule_options, **settings.rule_options})
-        inventory = _collect(options, stats, session_factory=session_factory, services=services)
+        extra = {"progress": progress} if progress is not None else {}
+        inventory = _collect(options, stats, session_factory=session_factory, services=services, **extra)
         report = evaluate(inventory, rules, settings, roots=[code_dir] if options.download_code else [])
         return report, stats_dict(stats, inventory)
 

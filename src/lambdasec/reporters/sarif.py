@@ -70,11 +70,14 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
             "kind": "external" if finding.suppression.source == "config" else "inSource",
             "justification": finding.suppression.reason,
         }]
+    if finding.baseline_state:  # only with --baseline: "new", or "unchanged" when the baseline has it
+        result["baselineState"] = finding.baseline_state
     return result
 
 
 def to_dict(report: Report, rules: Sequence[Rule]) -> dict[str, Any]:
-    used = {f.rule_id for f in [*report.findings, *report.suppressed]}
+    results = [*report.findings, *report.suppressed, *report.baselined]
+    used = {f.rule_id for f in results}
     descriptors = [r for r in rules if r.code in used or r.code in report.rules_run]
     rule_index = {rule.code: index for index, rule in enumerate(descriptors)}
     notifications = [
@@ -97,7 +100,7 @@ def to_dict(report: Report, rules: Sequence[Rule]) -> dict[str, Any]:
                 "rules": [_rule_descriptor(r) for r in descriptors],
             }},
             "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
-            "results": [_result(f, rule_index) for f in [*report.findings, *report.suppressed]],
+            "results": [_result(f, rule_index) for f in results],
         }],
     }
 

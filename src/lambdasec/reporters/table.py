@@ -79,6 +79,11 @@ def render(report: Report, rules: Sequence[Rule] = (), **options: Any) -> str:
             reason = f.suppression.reason if f.suppression else ""
             console.print(f"  {f.rule_id} {escape(f.resource_id)} ({escape(f.location.display())}): "
                           f"[dim]{escape(reason)}[/]")
+    if options.get("show_suppressed") and report.baselined:
+        console.print("[bold]Baselined[/] [dim](in the baseline: not counted by --fail-on)[/]")
+        for f in report.baselined:
+            console.print(f"  {f.rule_id} {escape(f.resource_id)} ({escape(f.location.display())}): "
+                          f"[dim]{escape(f.message)}[/]")
     if report.coverage_gaps:
         console.print(f"[bold magenta]Coverage gaps ({len(report.coverage_gaps)}): the scan did not see everything[/]")
         for gap in report.coverage_gaps:
@@ -102,6 +107,8 @@ def _summary_line(report: Report) -> str:
             + f" in {functions} function(s), {len(report.scanned_files)} file(s) scanned")
     if report.suppressed:
         text += f", {len(report.suppressed)} suppressed"
+    if report.baselined:
+        text += f", {len(report.baselined)} baselined"
     if report.coverage_gaps:
         text += f", [bold magenta]{len(report.coverage_gaps)} coverage gap(s): incomplete scan[/]"
     return text
