@@ -63,28 +63,43 @@ def jobs(paths: Iterable[Path], options: CollectOptions) -> list[Job]:
     """One job per single-file document and per Terraform root module, in a stable order."""
     out: list[Job] = []
     modules: dict[Path, Path] = {}  # module dir -> scan root
+    relative_to = Path(os.path.abspath(options.relative_to)) if options.relative_to else None
+    if relative_to is not None:  # locations are then computed between absolute paths
+        paths = [Path(os.path.abspath(path)) for path in paths]
     for path in paths:
         if path.is_file():
             # A zip named on the command line is a deployment package or layer; zips met while walking a
             # directory are build outputs that templates name, read through them.
             named_kind = "package" if path.name.lower().endswith(".zip") else _kind(path) or "document"
-            # A .tf file named on its own is a module on its own.
+            root = _root_of(path, path.parent, relative_to)
+            if named_kind == "terraform" and options.tf_module_dirs:
+                modules.setdefault(path.parent, root)  # read with the rest of its module
+                continue
+            # Otherwise a .tf file named on its own is a module on its own.
             files = (path,) if named_kind == "terraform" else ()
-            out.append((named_kind, path, path.parent, files, options))
+            out.append((named_kind, path, root, files, options))
             continue
+        walk_root = _root_of(path, path, relative_to)
         for file in _walk(path, options):
             kind = _kind(file)
             if kind == "terraform":
-                modules.setdefault(file.parent, path)
+                modules.setdefault(file.parent, walk_root)
             elif kind == "snapshot" and file.name.lower().endswith(".gz") and not _is_snapshot(file):
                 continue  # some other gzipped JSON met while walking: not ours (named alone, it is read and reported)
             elif kind is not None:
-                out.append((kind, file, path, (), options))
+                out.append((kind, file, walk_root, (), options))
     children = _child_modules(modules)
     for directory, root in sorted(modules.items()):
         if directory.resolve() not in children:
             out.append(("terraform", directory, root, tuple(sorted(directory.glob("*.tf"))), options))
     return out
+
+
+def _root_of(path: Path, default: Path, relative_to: Path | None) -> Path:
+    """The directory locations are relative to: ``relative_to`` when the path is inside it, else ``default``."""
+    if relative_to is not None and path.is_relative_to(relative_to):
+        return relative_to
+    return default
 
 
 def _collect_one(job: Job) -> tuple[Path, Path, Inventory | None]:

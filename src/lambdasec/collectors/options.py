@@ -18,6 +18,10 @@ class CollectOptions:
     # SAM expansion: "native" (lambdasec's expander, falling back to aws-sam-translator for features it does
     # not reproduce) or "official" (always aws-sam-translator).
     sam_expander: str = "native"
+    # Locations relative to this directory instead of each named file's own directory (None: the latter).
+    relative_to: str | None = None
+    # A named .tf file is read with the rest of its directory (its module), not as a module of its own.
+    tf_module_dirs: bool = False
     # Template parameter values given by the user (they override defaults).
     parameter_values: Mapping[str, Any] = field(default_factory=dict)
     # Directory names never walked into.
