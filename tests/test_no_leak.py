@@ -138,3 +138,27 @@ def test_every_planted_code_secret_is_found(tmp_path: Path) -> None:
     kinds = sorted(secret.kind for secret in scan_text(HANDLER, "app.py") + scan_text(SETTINGS, "settings.env"))
     assert kinds == ["aws-access-key-pair", "database-url-password", "github-token", "password", "private-key",
                      "token"]
+
+
+def test_verbose_logs_never_show_a_secret(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(HANDLER)
+    (tmp_path / "src" / "settings.env").write_text(SETTINGS)
+    (tmp_path / "build").mkdir()
+    with zipfile.ZipFile(tmp_path / "build" / "orders.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("app.py", HANDLER)
+        archive.writestr("conf/settings.env", SETTINGS)
+    (tmp_path / "template.yaml").write_text(CODE_TEMPLATE)
+    import logging
+
+    try:
+        result = CliRunner().invoke(main, ["-vv", "scan", str(tmp_path), "-q", "-j", "1"])
+    finally:  # -vv configured lambdasec's logger for the process: back to the library default
+        logger = logging.getLogger("lambdasec")
+        logger.handlers.clear()
+        logger.setLevel(logging.NOTSET)
+        logger.propagate = True
+    assert result.exit_code == 1
+    assert "lambdasec: INFO lambdasec.collectors.discovery:" in result.stderr
+    assert "lambdasec: DEBUG lambdasec.collectors.discovery: read " in result.stderr
+    assert [secret for secret in CODE_SECRETS if secret in result.stderr + result.stdout] == []

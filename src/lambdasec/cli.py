@@ -78,13 +78,29 @@ class _Commands(click.Group):
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lambdasec")
-def main() -> None:
+@click.option("-v", "--verbose", count=True,
+              help="Log what lambdasec does to stderr (-v: steps, -vv: details). Findings' values are never logged.")
+def main(verbose: int = 0) -> None:
     """lambdasec: find, explain and fix the security weaknesses of AWS Lambda functions."""
     # One command per process, building many long-lived objects from its first import on (modules, templates,
     # the inventory): the cycle collector's default pace would walk them again and again (engine.fewer_gc_passes).
     import gc
 
     gc.set_threshold(100_000, 50, 100)
+    if verbose:
+        configure_logging(verbose)
+
+
+def configure_logging(verbose: int, stream: Any = None) -> None:
+    """lambdasec's own loggers to stderr: INFO with -v, DEBUG with -vv (other libraries stay at WARNING)."""
+    import logging
+
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(logging.Formatter("lambdasec: %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("lambdasec")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+    logger.propagate = False
 
 
 def run() -> None:

@@ -6,6 +6,7 @@ Terraform configuration is a directory of `.tf` files (a module), read as one un
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -14,6 +15,8 @@ from pathlib import Path
 from ..model.inventory import CoverageGap, Inventory
 from ..model.location import Location
 from .options import CollectOptions
+
+_log = logging.getLogger(__name__)
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 # Inventory snapshots (model/snapshot.py): by name, else a JSON document is told apart by its content.
@@ -189,7 +192,9 @@ def collect(paths: Iterable[Path], options: CollectOptions,
                                                        Location(str(path))))
     # Results come back in job order, so reports are identical whatever the number of workers.
     work = jobs([p for p in paths if p.exists()], options)
+    _log.info("%d input(s) to read with %d worker(s)", len(work), options.workers)
     for path, root, found in _results(work, options.workers, while_waiting):
+        _log.debug("read %s (%s)", path, "recognised" if found is not None else "not an input")
         if found is None:
             continue
         scanned.append(path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix())

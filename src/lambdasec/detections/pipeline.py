@@ -6,6 +6,7 @@ read again: repeated hunts run on the tables.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import zlib
@@ -24,6 +25,7 @@ from .inputs import LogFile, Unreadable, discover, open_text
 from .tables import KINDS, TABLES
 
 G = TypeVar("G")
+_log = logging.getLogger(__name__)
 MAX_DOCUMENT_BYTES = 1024 * 1024 * 1024  # one decompressed JSON document (CloudTrail files are far smaller)
 PARALLEL_SPLIT_BYTES = 32 * 1024 * 1024  # below this, starting worker processes costs more than it saves
 MAX_SPLIT_WORKERS = 8
@@ -57,6 +59,7 @@ def load_logs(engine: Engine, paths: Iterable[Path], workdir: Path | None = None
         result.files.append(found.path)
         if known.get(found.path) != _signature(found.path):
             fresh.append(found)
+    _log.info("%d log file(s) found, %d to load (%s engine)", len(result.files), len(fresh), engine.name)
     engine.forget([log.path for log in fresh if log.path in known])  # changed since: read again
     with tempfile.TemporaryDirectory(prefix="lambdasec-logs-", dir=workdir) as scratch:
         progress.start(len(fresh), f"reading {len(fresh)} log file(s)")
@@ -66,6 +69,7 @@ def load_logs(engine: Engine, paths: Iterable[Path], workdir: Path | None = None
         for kind in KINDS:
             engine.build(kind)
             result.records[kind] = int(engine.rows(f"SELECT count(*) FROM {TABLES[kind]}")[0][0])
+            _log.info("table %s: %d row(s)", TABLES[kind], result.records[kind])
     fresh_paths = {log.path for log in fresh}
     for kind in KINDS:
         for path, records, bad in engine.malformed(kind):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Sequence
 from datetime import datetime
@@ -20,6 +21,8 @@ from .engines import Engine
 from .model import ALERT_COLUMNS, Detection, lower
 from .pipeline import load_logs
 from .sqlparts import HELPERS
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -107,7 +110,11 @@ def alerts(engine: Engine, detection: Detection) -> list[dict[str, Any]]:
 
 def run_detections(engine: Engine, detections: Sequence[Detection]) -> list[Finding]:
     build_helpers(engine)
-    findings = [to_finding(detection, row) for detection in detections for row in alerts(engine, detection)]
+    findings = []
+    for detection in detections:
+        rows = alerts(engine, detection)
+        _log.debug("%s: %d alert(s)", detection.code, len(rows))
+        findings += [to_finding(detection, row) for row in rows]
     return sorted(findings, key=lambda f: (f.evidence["time"], f.rule_id, f.evidence["event_ids"]))
 
 

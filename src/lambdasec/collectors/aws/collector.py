@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
@@ -30,6 +31,7 @@ from ...progress import SILENT, Progress
 from .api import Api, ApiSettings, CallStats, RateLimiter, Scope
 from .session import LiveOptions, SessionFactory, Target, targets
 
+_log = logging.getLogger(__name__)
 ServiceCollector = Callable[[Api, Inventory, LiveOptions], None]
 
 # name -> (module of lambdasec.collectors.aws, function): imported when a scan runs, never before.
@@ -108,6 +110,7 @@ def collect_live(options: LiveOptions, *, session_factory: SessionFactory | None
         finally:
             progress.advance()
 
+    _log.info("%d account-region(s), %d task(s), %d worker(s)", len(work.targets), len(tasks), options.max_workers)
     progress.start(len(tasks), f"reading {len(work.targets)} account-region(s)")
 
     if options.max_workers == 1 or len(tasks) <= 1:
