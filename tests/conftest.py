@@ -20,3 +20,24 @@ def clock() -> dt.datetime:
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI caches SAM translations under the user's cache directory: never the real one in tests."""
     monkeypatch.setenv("LAMBDASEC_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+# The smallest function template, and the same with a public URL (the tests of commands scan these).
+ONE_FUNCTION = """\
+Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      Role: arn:aws:iam::123456789012:role/fn
+      Code: {ZipFile: "def handler(e, c): return 1"}
+"""
+URL_RESOURCE = """\
+  Url:
+    Type: AWS::Lambda::Url
+    Properties:
+      TargetFunctionArn: !GetAtt Fn.Arn
+      AuthType: NONE
+"""
+PUBLIC_URL = ONE_FUNCTION + URL_RESOURCE

@@ -15,25 +15,8 @@ from lambdasec import cli
 from lambdasec.cli import main
 from lambdasec.pipeline import baseline as baselines
 
-from .conftest import FIXTURE_CLOCK, REPO
+from .conftest import FIXTURE_CLOCK, ONE_FUNCTION, PUBLIC_URL, REPO
 
-FUNCTION = """\
-Resources:
-  Fn:
-    Type: AWS::Lambda::Function
-    Properties:
-      Runtime: python3.12
-      Handler: app.handler
-      Role: arn:aws:iam::123456789012:role/fn
-      Code: {ZipFile: "def handler(e, c): return 1"}
-"""
-WITH_URL = FUNCTION + """\
-  Url:
-    Type: AWS::Lambda::Url
-    Properties:
-      TargetFunctionArn: !GetAtt Fn.Arn
-      AuthType: NONE
-"""
 DETECT_FIXTURE = REPO / "src" / "lambdasec" / "detections" / "fixtures" / "DET001.fire.json"
 
 
@@ -78,7 +61,7 @@ def test_create_writes_every_reported_finding_in_a_versioned_format(project: Pat
 
 
 def test_baselined_findings_are_reported_apart_and_do_not_fail(project: Path) -> None:
-    (project / "template.yaml").write_text(WITH_URL)
+    (project / "template.yaml").write_text(PUBLIC_URL)
     assert invoke("baseline", "create", "template.yaml", "-o", "b.json").exit_code == 0
     code, report = json_scan("template.yaml", "--baseline", "b.json", "--fail-on", "info")
     assert code == 0
@@ -96,9 +79,9 @@ def test_baselined_findings_are_reported_apart_and_do_not_fail(project: Path) ->
 
 
 def test_only_new_findings_fail_and_sarif_tells_them_apart(project: Path) -> None:
-    (project / "template.yaml").write_text(FUNCTION)
+    (project / "template.yaml").write_text(ONE_FUNCTION)
     invoke("baseline", "create", "template.yaml", "-o", "b.json")
-    (project / "template.yaml").write_text(WITH_URL)
+    (project / "template.yaml").write_text(PUBLIC_URL)
     code, report = json_scan("template.yaml", "--baseline", "b.json")
     assert code == 1
     assert [(f["rule_id"], f["baseline_state"]) for f in report["findings"]] == [("EXP001", "new")]
@@ -175,7 +158,7 @@ def test_reformatting_the_template_keeps_the_baseline_matching(project: Path) ->
      "cannot read baseline b.json: findings[0] has no valid fingerprint"),
 ])
 def test_an_unreadable_baseline_is_a_usage_error(project: Path, content: str | None, message: str) -> None:
-    (project / "template.yaml").write_text(WITH_URL)
+    (project / "template.yaml").write_text(PUBLIC_URL)
     if content is not None:
         (project / "b.json").write_text(content)
     result = invoke("scan", "template.yaml", "--baseline", "b.json")
@@ -184,7 +167,7 @@ def test_an_unreadable_baseline_is_a_usage_error(project: Path, content: str | N
 
 
 def test_a_baseline_from_a_saved_report_is_the_same(project: Path) -> None:
-    (project / "template.yaml").write_text(WITH_URL)
+    (project / "template.yaml").write_text(PUBLIC_URL)
     invoke("scan", "template.yaml", "-f", "json", "-o", "report.json")
     assert invoke("baseline", "create", "template.yaml", "-o", "scanned.json").exit_code == 0
     assert invoke("baseline", "create", "--from-report", "report.json", "-o", "saved.json").exit_code == 0
@@ -197,7 +180,7 @@ def test_a_baseline_from_a_saved_report_is_the_same(project: Path) -> None:
 
 
 def test_suppressed_findings_and_expired_ignores_are_never_baselined(project: Path) -> None:
-    (project / "template.yaml").write_text(WITH_URL)
+    (project / "template.yaml").write_text(PUBLIC_URL)
     (project / ".lambdasec.toml").write_text(
         '[[suppress]]\nrule = "OBS001"\nreason = "no tracing here"\n\n'
         '[[suppress]]\nrule = "RES002"\nreason = "old"\nexpires = 2026-01-01\n')
@@ -210,7 +193,7 @@ def test_suppressed_findings_and_expired_ignores_are_never_baselined(project: Pa
 
 
 def test_an_incomplete_scan_writes_its_baseline_and_exits_3(project: Path) -> None:
-    (project / "template.yaml").write_text(WITH_URL)
+    (project / "template.yaml").write_text(PUBLIC_URL)
     (project / "broken.yaml").write_text("Resources:\n  X:\n    Type: AWS::SQS::Queue\n  bad: [\n")
     result = invoke("baseline", "create", ".")
     assert result.exit_code == 3
@@ -230,7 +213,7 @@ def test_detect_takes_a_baseline_of_its_alerts(project: Path) -> None:
 def test_applying_a_baseline_again_brings_back_what_it_no_longer_has(project: Path) -> None:
     import lambdasec
 
-    (project / "template.yaml").write_text(WITH_URL)
+    (project / "template.yaml").write_text(PUBLIC_URL)
     report = lambdasec.scan_paths(["template.yaml"], now=FIXTURE_CLOCK)
     order = [f.fingerprint for f in report.findings]
     everything = baselines.parse(baselines.dumps(report, FIXTURE_CLOCK), "all")

@@ -12,23 +12,7 @@ from click.testing import CliRunner
 
 from lambdasec.cli import main
 
-CLEAN_ENOUGH = """\
-Resources:
-  Fn:
-    Type: AWS::Lambda::Function
-    Properties:
-      Runtime: python3.12
-      Handler: app.handler
-      Role: arn:aws:iam::123456789012:role/fn
-      Code: {ZipFile: "def handler(e, c): return 1"}
-"""
-PUBLIC_URL = CLEAN_ENOUGH + """\
-  Url:
-    Type: AWS::Lambda::Url
-    Properties:
-      TargetFunctionArn: !GetAtt Fn.Arn
-      AuthType: NONE
-"""
+from .conftest import ONE_FUNCTION, PUBLIC_URL
 
 
 def run(tmp_path: Path, text: str | None, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
@@ -43,7 +27,7 @@ def test_exit_codes_follow_fail_on(tmp_path: Path) -> None:
     assert run(tmp_path, PUBLIC_URL, "-q", "--fail-on", "critical")[0] == 0
     assert run(tmp_path, PUBLIC_URL, "-q", "--fail-on", "high")[0] == 1
     assert run(tmp_path, PUBLIC_URL, "-q", "--fail-on", "none")[0] == 0
-    assert run(tmp_path, CLEAN_ENOUGH, "-q", "--rule", "EXP001")[0] == 0
+    assert run(tmp_path, ONE_FUNCTION, "-q", "--rule", "EXP001")[0] == 0
 
 
 def test_incomplete_scan_beats_findings_and_usage_beats_everything(tmp_path: Path) -> None:
@@ -153,7 +137,7 @@ def _command(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_command_flushes_everything_before_its_hard_exit(tmp_path: Path) -> None:
-    functions = "".join(CLEAN_ENOUGH.split("Resources:\n")[1].replace("  Fn:", f"  Fn{i}:") for i in range(40))
+    functions = "".join(ONE_FUNCTION.split("Resources:\n")[1].replace("  Fn:", f"  Fn{i}:") for i in range(40))
     (tmp_path / "template.yaml").write_text("Resources:\n" + functions)
     out = _command("scan", "template.yaml", "-f", "json", cwd=tmp_path)
     assert out.returncode == 1  # findings at or above "low"
@@ -163,11 +147,11 @@ def test_the_command_flushes_everything_before_its_hard_exit(tmp_path: Path) -> 
 
 
 def test_the_command_keeps_the_exit_codes(tmp_path: Path) -> None:
-    (tmp_path / "template.yaml").write_text(CLEAN_ENOUGH)
+    (tmp_path / "template.yaml").write_text(ONE_FUNCTION)
     assert _command("scan", "template.yaml", "--fail-on", "none", "-q", cwd=tmp_path).returncode == 0
     usage = _command("scan", "--fail-on", "sometimes", cwd=tmp_path)
     assert usage.returncode == 2 and "Invalid value for '--fail-on'" in usage.stderr
-    (tmp_path / "broken.yaml").write_text(CLEAN_ENOUGH.replace("Properties:", "Properties: ["))
+    (tmp_path / "broken.yaml").write_text(ONE_FUNCTION.replace("Properties:", "Properties: ["))
     assert _command("scan", "broken.yaml", "-q", cwd=tmp_path).returncode == 3
     version = _command("--version", cwd=tmp_path)
     assert (version.returncode, version.stdout.split()[:1]) == (0, ["lambdasec,"])

@@ -16,30 +16,15 @@ from lambdasec import cli
 from lambdasec.cli import main
 from lambdasec.config import ConfigError, ConfigSuppression, load_config, parse_config
 
-from .conftest import FIXTURE_CLOCK, REPO
+from .conftest import FIXTURE_CLOCK, PUBLIC_URL, REPO
 
-TEMPLATE = """\
-Resources:
-  Fn:
-    Type: AWS::Lambda::Function
-    Properties:
-      Runtime: python3.12
-      Handler: app.handler
-      Role: arn:aws:iam::123456789012:role/fn
-      Code: {ZipFile: "def handler(e, c): return 1"}
-  Url:
-    Type: AWS::Lambda::Url
-    Properties:
-      TargetFunctionArn: !GetAtt Fn.Arn
-      AuthType: NONE
-"""
 TODAY = FIXTURE_CLOCK.date()  # 2026-11-29
 
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A directory with the template, as the working directory, and the command line on the fixture clock."""
-    (tmp_path / "template.yaml").write_text(TEMPLATE)
+    (tmp_path / "template.yaml").write_text(PUBLIC_URL)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(cli, "_now", lambda: FIXTURE_CLOCK)
     return tmp_path
@@ -206,7 +191,7 @@ def test_a_catch_all_ignore_does_not_hide_the_notice(project: Path) -> None:
 
 
 def test_the_library_uses_the_injected_clock(tmp_path: Path) -> None:
-    (tmp_path / "template.yaml").write_text(TEMPLATE)
+    (tmp_path / "template.yaml").write_text(PUBLIC_URL)
     (tmp_path / "lambdasec.toml").write_text(EXPIRING.format(date="2026-11-29"))
     before = lambdasec.scan_paths([tmp_path / "template.yaml"], rules=["EXP001"], config_file=tmp_path /
                                   "lambdasec.toml", now=FIXTURE_CLOCK - dt.timedelta(seconds=1))

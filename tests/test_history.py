@@ -17,26 +17,9 @@ from lambdasec.cli import main
 from lambdasec.pipeline import DEFAULT_HISTORY
 from lambdasec.pipeline.history import Entry, History, HistoryError, diff, entries
 
-from .conftest import FIXTURE_CLOCK, REPO
+from .conftest import FIXTURE_CLOCK, ONE_FUNCTION, REPO, URL_RESOURCE
 
-FUNCTION = """\
-Resources:
-  Fn:
-    Type: AWS::Lambda::Function
-    Properties:
-      Runtime: python3.12
-      Handler: app.handler
-      Role: arn:aws:iam::123456789012:role/fn
-      Code: {ZipFile: "def handler(e, c): return 1"}
-"""
-URL = """\
-  Url:
-    Type: AWS::Lambda::Url
-    Properties:
-      TargetFunctionArn: !GetAtt Fn.Arn
-      AuthType: NONE
-"""
-TRACED = FUNCTION.replace("      Code:", "      TracingConfig: {Mode: Active}\n      Code:")
+TRACED = ONE_FUNCTION.replace("      Code:", "      TracingConfig: {Mode: Active}\n      Code:")
 RULES = ["--rule", "EXP001", "--rule", "OBS001", "--rule", "RES002"]
 
 
@@ -80,7 +63,7 @@ def test_the_schema_is_version_1_in_one_file_without_wal(tmp_path: Path) -> None
 
 
 def test_runs_and_their_entries_come_back_in_order(tmp_path: Path) -> None:
-    (tmp_path / "template.yaml").write_text(FUNCTION + URL)
+    (tmp_path / "template.yaml").write_text(ONE_FUNCTION + URL_RESOURCE)
     report = lambdasec.scan_paths([tmp_path / "template.yaml"], rules=["EXP001", "OBS001"], now=FIXTURE_CLOCK)
     with History(tmp_path / "h.sqlite") as history:
         first = history.record(report, command="scan", now=FIXTURE_CLOCK)
@@ -112,8 +95,8 @@ def test_diff_matches_by_fingerprint() -> None:
 
 
 def test_scan_records_runs_and_diff_shows_new_fixed_and_persisting(project: Path) -> None:
-    assert scan_and_record(project, FUNCTION) == 1  # OBS001, RES002
-    assert scan_and_record(project, TRACED + URL) == 1  # OBS001 fixed, EXP001 new, RES002 persisting
+    assert scan_and_record(project, ONE_FUNCTION) == 1  # OBS001, RES002
+    assert scan_and_record(project, TRACED + URL_RESOURCE) == 1  # OBS001 fixed, EXP001 new, RES002 persisting
     listed = invoke("diff", "--list", "-f", "json")
     assert json.loads(listed.stdout) == {"runs": [
         {"id": 1, "time": "2026-11-29T00:00:00Z", "command": "scan", "tool_version": "0.1.0", "root": "template.yaml",
@@ -146,10 +129,10 @@ def test_scan_records_runs_and_diff_shows_new_fixed_and_persisting(project: Path
 
 def test_states_are_recorded_and_their_changes_shown(project: Path) -> None:
     (project / ".lambdasec.toml").write_text('[[suppress]]\nrule = "RES002"\nreason = "for now"\n')
-    scan_and_record(project, FUNCTION)
+    scan_and_record(project, ONE_FUNCTION)
     (project / ".lambdasec.toml").unlink()
     invoke("baseline", "create", "template.yaml", *RULES, "-o", "b.json")
-    scan_and_record(project, FUNCTION, "--baseline", "b.json")
+    scan_and_record(project, ONE_FUNCTION, "--baseline", "b.json")
     runs = json.loads(invoke("diff", "--list", "-f", "json").stdout)["runs"]
     assert [(r["findings"], r["suppressed"], r["baselined"]) for r in runs] == [(1, 1, 0), (0, 0, 2)]
     persisting = json.loads(invoke("diff", "-f", "json").stdout)["persisting"]
@@ -158,9 +141,9 @@ def test_states_are_recorded_and_their_changes_shown(project: Path) -> None:
 
 
 def test_diff_of_two_saved_reports_needs_no_history(project: Path) -> None:
-    (project / "template.yaml").write_text(FUNCTION)
+    (project / "template.yaml").write_text(ONE_FUNCTION)
     invoke("scan", "template.yaml", *RULES, "-f", "json", "-o", "old.json")
-    (project / "template.yaml").write_text(TRACED + URL)
+    (project / "template.yaml").write_text(TRACED + URL_RESOURCE)
     invoke("scan", "template.yaml", *RULES, "-f", "json", "-o", "new.json")
     result = invoke("diff", "old.json", "new.json", "-f", "json")
     changes = json.loads(result.stdout)
@@ -186,7 +169,7 @@ def test_what_diff_cannot_use_is_a_usage_error(project: Path) -> None:
 
     assert error() == ("history not found: .lambdasec-history.sqlite (record one with `lambdasec scan --history "
                        ".lambdasec-history.sqlite`)")
-    scan_and_record(project, FUNCTION)
+    scan_and_record(project, ONE_FUNCTION)
     assert error() == ".lambdasec-history.sqlite has 1 run(s): a diff needs two"
     assert error("1", "9") == "no run 9 in .lambdasec-history.sqlite (see `lambdasec diff --list`)"
     assert error("1") == ("give two runs (ids from `lambdasec diff --list`) or two JSON reports, or nothing for the "
@@ -204,7 +187,7 @@ def test_what_diff_cannot_use_is_a_usage_error(project: Path) -> None:
 
 
 def test_a_history_that_cannot_be_used_stops_the_scan_with_exit_2(project: Path) -> None:
-    (project / "template.yaml").write_text(FUNCTION)
+    (project / "template.yaml").write_text(ONE_FUNCTION)
     (project / "text.sqlite").write_text("not a database at all, just text that is long enough" * 4)
     result = invoke("scan", "template.yaml", "--history", "text.sqlite")
     assert (result.exit_code, result.stdout) == (2, "")
