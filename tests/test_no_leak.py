@@ -112,8 +112,8 @@ Resources:
 """
 
 
-@pytest.mark.parametrize("fmt", output_formats())
-def test_no_output_format_contains_a_secret_found_in_code(tmp_path: Path, fmt: str) -> None:
+def plant_code_secrets(tmp_path: Path) -> None:
+    """A template whose functions' code (a directory and a zip) holds every secret of CODE_SECRETS."""
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "app.py").write_text(HANDLER)
     (tmp_path / "src" / "settings.env").write_text(SETTINGS)
@@ -122,6 +122,11 @@ def test_no_output_format_contains_a_secret_found_in_code(tmp_path: Path, fmt: s
         archive.writestr("app.py", HANDLER)
         archive.writestr("conf/settings.env", SETTINGS)
     (tmp_path / "template.yaml").write_text(CODE_TEMPLATE)
+
+
+@pytest.mark.parametrize("fmt", output_formats())
+def test_no_output_format_contains_a_secret_found_in_code(tmp_path: Path, fmt: str) -> None:
+    plant_code_secrets(tmp_path)
     result = CliRunner().invoke(main, ["scan", str(tmp_path), "-f", fmt, "--rule", "SEC003", "--show-suppressed",
                                        "--color", "never"])
     assert result.exit_code == 1, result.output
@@ -141,14 +146,7 @@ def test_every_planted_code_secret_is_found(tmp_path: Path) -> None:
 
 
 def test_verbose_logs_never_show_a_secret(tmp_path: Path) -> None:
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "app.py").write_text(HANDLER)
-    (tmp_path / "src" / "settings.env").write_text(SETTINGS)
-    (tmp_path / "build").mkdir()
-    with zipfile.ZipFile(tmp_path / "build" / "orders.zip", "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("app.py", HANDLER)
-        archive.writestr("conf/settings.env", SETTINGS)
-    (tmp_path / "template.yaml").write_text(CODE_TEMPLATE)
+    plant_code_secrets(tmp_path)
     import logging
 
     try:
