@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,7 @@ SUBNET = "subnet-0a1b2c3d4e5f60718"
 def spark() -> Iterator[Any]:
     from pyspark.sql import SparkSession
 
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers of this interpreter (its minor version)
     session = (SparkSession.builder.master("local[2]").appName("lambdasec-tests")
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.log.level", "ERROR").config("spark.sql.session.timeZone", "UTC")

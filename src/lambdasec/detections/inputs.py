@@ -8,6 +8,7 @@ logs: the default version 2 format without header, or any custom format with its
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -40,6 +41,8 @@ class LogFile:
     # flows: the field names, in order; whether the first line is that header.
     fields: tuple[str, ...] = ()
     header: bool = False
+    # the text starts with a byte order mark (not every engine version skips it)
+    bom: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,12 +93,14 @@ def classify(path: Path) -> LogFile | Unreadable:
         return Unreadable(str(path), f"cannot read: {exc.strerror or exc}")
     except ValueError as exc:
         return Unreadable(str(path), str(exc))
-    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    text = head.decode("utf-8", "replace")
+    bom = text.startswith("\ufeff")
+    text = text.lstrip("\ufeff \t\r\n")
     if not text:
         return Unreadable(str(path), "empty file")
-    if text[0] in "{[":
-        return _classify_json(str(path), text, compressed)
-    return _classify_text(str(path), text, compressed)
+    found = _classify_json(str(path), text, compressed) if text[0] in "{[" else \
+        _classify_text(str(path), text, compressed)
+    return dataclasses.replace(found, bom=True) if bom and isinstance(found, LogFile) else found
 
 
 def _kind_of(record: object) -> tuple[str, str, str] | None:

@@ -90,6 +90,16 @@ def _load(engine: Engine, logs: list[LogFile], scratch: Path, result: LoadResult
     for index, log in enumerate(logs):
         if log.layout == "text":
             flows.setdefault((log.fields, log.header, log.compressed), []).append(log.path)
+        elif log.layout == "lines" and log.bom:  # a copy without the byte order mark: DuckDB 1.x keeps it
+            copy = scratch / f"{index}.jsonl"
+            try:
+                copy.write_text(open_text(log, MAX_DOCUMENT_BYTES).lstrip("\ufeff"), encoding="utf-8")
+            except (OSError, EOFError, ValueError, zlib.error) as exc:
+                result.gaps.append(_gap(log.path, "unreadable-log", f"{log.path}: cannot read: {exc}"))
+                progress.advance()
+                continue
+            lines.setdefault((log.kind, log.flavour, log.wrapper, False), []).append((str(copy), log.path))
+            progress.advance()
         elif log.layout == "lines":
             lines.setdefault((log.kind, log.flavour, log.wrapper, log.compressed), []).append((log.path, log.path))
         else:

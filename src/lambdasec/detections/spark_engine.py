@@ -18,6 +18,7 @@ import contextlib
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -104,6 +105,9 @@ class SparkEngine(Engine):
                 if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
                     raise OSError("the Spark engine needs Java 17 or newer: no java on PATH and no JAVA_HOME")
                 self._own = True
+                # Python workers must run this interpreter, not whatever python3 comes first on PATH (another
+                # minor version is refused); the JVM reads it from the environment when it starts
+                os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
                 settings = self._scratch_dir() / "log4j2.properties"
                 settings.write_text(_LOG4J, encoding="utf-8")
                 builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={settings}")
