@@ -15,7 +15,7 @@ pytest.importorskip("duckdb", reason="lambdasec detect's default engine")
 from click.testing import CliRunner  # noqa: E402
 
 from lambdasec.cli import main  # noqa: E402
-from lambdasec.detections.context import DetectContext  # noqa: E402
+from lambdasec.detections.context import DetectContext, load_context  # noqa: E402
 from lambdasec.detections.engines import DuckDBEngine  # noqa: E402
 from lambdasec.detections.pipeline import load_logs  # noqa: E402
 from lambdasec.detections.runner import DetectSettings, detect  # noqa: E402
@@ -151,3 +151,30 @@ def test_times_with_an_offset_are_read_as_utc(tmp_path: Path) -> None:
     engine = DuckDBEngine()
     assert load_logs(engine, [tmp_path]).gaps == []
     assert [str(t) for (t,) in engine.rows("SELECT event_time FROM events")] == ["2026-03-01 10:00:00"]
+
+
+def athena_row(record: dict[str, Any]) -> dict[str, Any]:
+    """A CloudTrail record as Athena's CloudTrail table unloads it to JSON: lower-case names, the request and
+    response as JSON strings."""
+    def lower(value: Any) -> Any:
+        return {k.lower(): lower(v) for k, v in value.items()} if isinstance(value, dict) else value
+
+    row = lower({k: v for k, v in record.items() if k not in ("requestParameters", "responseElements")})
+    for key in ("requestParameters", "responseElements"):
+        if record.get(key) is not None:
+            row[key.lower()] = json.dumps(record[key])
+    return row
+
+
+def test_athena_exports_give_the_same_alerts_as_the_records(tmp_path: Path) -> None:
+    fixtures = Path(__file__).parents[2] / "src" / "lambdasec" / "detections" / "fixtures"
+    names = ["DET001.fire.json", "DET003.fire.json", "DET020.fire.json", "DET041.fire.json"]
+    records = [r for name in names for r in json.loads((fixtures / name).read_text())]
+    (tmp_path / "athena.jsonl").write_text("".join(json.dumps(athena_row(r)) + "\n" for r in records))
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "trail.json").write_text(json.dumps({"Records": records}))
+    settings = DetectSettings(context=load_context())
+    athena, plain = detect([tmp_path / "athena.jsonl"], settings), detect([tmp_path / "plain"], settings)
+    assert athena.coverage_gaps == [] and plain.findings
+    assert [(f.rule_id, f.severity, f.message, f.evidence) for f in athena.findings] == [
+        (f.rule_id, f.severity, f.message, f.evidence) for f in plain.findings]

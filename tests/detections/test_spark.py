@@ -34,6 +34,8 @@ from lambdasec.detections.spark_engine import (  # noqa: E402
     load_remote_cloudtrail,
 )
 
+from .test_inputs import athena_row  # noqa: E402
+
 FIXTURES = Path(__file__).parents[2] / "src" / "lambdasec" / "detections" / "fixtures"
 TABLES = ("events", "dns", "flows", "findings")
 SUBNET = "subnet-0a1b2c3d4e5f60718"
@@ -122,6 +124,8 @@ def build_inputs(root: Path) -> list[Path]:
     (logs / "flows-custom.log.gz").write_bytes(gzip.compress(_custom_flows().encode()))
     offset = [{**r, "eventID": f"offset-{r['eventID']}", "eventTime": r["eventTime"].replace("Z", "+02:00")}
               for r in _records(FIXTURES / "DET003.fire.json")]  # the same instants on both engines: UTC
+    athena = [athena_row(r) for r in _records(FIXTURES / "DET012.fire.json") + _records(FIXTURES / "DET041.fire.json")]
+    (logs / "athena-unload.jsonl").write_text("".join(json.dumps(r) + "\n" for r in athena), encoding="utf-8")
     (logs / "trail-offsets.jsonl").write_text("".join(json.dumps(r) + "\n" for r in offset), encoding="utf-8")
     return [logs]
 

@@ -111,6 +111,8 @@ def _kind_of(record: object) -> tuple[str, str, str] | None:
         return "cloudtrail", "eventJson", ""
     if "eventName" in record or "eventSource" in record:
         return "cloudtrail", "", ""
+    if "eventname" in record and "eventsource" in record:  # Athena's table (UNLOAD ... WITH (format = 'JSON'))
+        return "cloudtrail", "", "athena"
     if "query_name" in record:
         return "dns", "", ""
     if "Type" in record and "Resource" in record and ("Severity" in record or "SchemaVersion" in record):
