@@ -16,25 +16,12 @@ from lambdasec.pipeline.baseline import Baseline, apply
 from lambdasec.reporters import json_report, render, sarif, table
 from lambdasec.rules.registry import all_rules
 
-from .conftest import FIXTURE_CLOCK, REPO
+from .conftest import FIXTURE_CLOCK, ONE_FUNCTION, REPO, URL_RESOURCE
 
 EXAMPLE = REPO / "examples" / "sam-app"
-TEMPLATE = """\
-Resources:
-  Fn:
-    Type: AWS::Lambda::Function
-    Properties:
-      Runtime: python3.12
-      Handler: app.handler
-      Role: arn:aws:iam::123456789012:role/fn
-      Code: {ZipFile: "def handler(e, c): return 1"}
-  Url:
-    Type: AWS::Lambda::Url
-    Metadata: {lambdasec: {ignore: [{id: EXP001, reason: signed webhook}]}}
-    Properties:
-      TargetFunctionArn: !GetAtt Fn.Arn
-      AuthType: NONE
-"""
+# the public URL, ignored with a reason
+TEMPLATE = ONE_FUNCTION + URL_RESOURCE.replace(
+    "    Properties:", "    Metadata: {lambdasec: {ignore: [{id: EXP001, reason: signed webhook}]}}\n    Properties:")
 DETECT_FIXTURE = REPO / "src" / "lambdasec" / "detections" / "fixtures" / "DET001.fire.json"
 
 
