@@ -224,7 +224,6 @@ def test_hook_reads_a_changed_tf_file_with_its_module(tmp_path: Path) -> None:
     assert "IAM001" in result.stdout  # the role of lambda.tf's function, declared in iam.tf
 
 
-@pytest.mark.skip(reason="needs a serverless.yml of another provider to be skipped, not reported as a coverage gap")
 def test_hook_passes_a_serverless_file_of_another_cloud(tmp_path: Path) -> None:
     files = _write(tmp_path, {"serverless.yml": "service: gcf\nprovider:\n  name: google\n  runtime: nodejs20\n"
                                                 "functions:\n  first:\n    handler: http\n"})

@@ -67,3 +67,79 @@ def test_a_hunt_reports_one_step_per_log_file(tmp_path: Path) -> None:
     detect([tmp_path], DetectSettings(context=DetectContext(), progress=steps))
     assert steps.events[0] == ("start", (3, "reading 3 log file(s)")) and steps.events[-1] == ("finish", None)
     assert sum(n for kind, n in steps.events if kind == "advance") == 3  # type: ignore[misc]
+
+
+def _advanced(steps: Steps) -> int:
+    return sum(n for kind, n in steps.events if kind == "advance")  # type: ignore[misc]
+
+
+def _functions(count: int) -> str:
+    return "Resources:\n" + "".join(f"""\
+  Fn{i}:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Role: arn:aws:iam::123456789012:role/r
+      Code: {{ZipFile: "def handler(e, c):\\n    return {i}\\n"}}
+""" for i in range(count))
+
+
+def test_a_scan_reports_one_step_per_package_it_reads(tmp_path: Path) -> None:
+    from lambdasec.engine import ScanSettings, scan
+
+    from .conftest import FIXTURE_CLOCK
+
+    (tmp_path / "template.yaml").write_text(_functions(3))
+    steps = Steps()
+    scan([tmp_path], ScanSettings(now=FIXTURE_CLOCK), progress=steps)
+    assert steps.events[0] == ("start", (3, "reading the code of 3 function(s), layer(s) and package(s)"))
+    assert steps.events[-1] == ("finish", None)
+    assert _advanced(steps) == 3
+
+
+def test_packages_read_in_the_forked_rule_process_still_advance_the_bar(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from lambdasec import engine
+
+    from .conftest import FIXTURE_CLOCK
+
+    monkeypatch.setattr(engine, "_can_fork", lambda: True)  # the emulator's thread may run in this session
+    forks: list[int] = []
+    real = engine._run_forked
+    monkeypatch.setattr(engine, "_run_forked", lambda *args: forks.append(1) or real(*args))
+    count = engine.PARALLEL_RULES_MIN_FUNCTIONS
+    (tmp_path / "template.yaml").write_text(_functions(count))
+    steps = Steps()
+    engine.scan([tmp_path], engine.ScanSettings(now=FIXTURE_CLOCK, workers=2), progress=steps)
+    assert forks == [1]
+    assert steps.events[0] == ("start", (count, f"reading the code of {count} function(s), layer(s) and package(s)"))
+    assert steps.events[-1] == ("finish", None)
+    assert _advanced(steps) == count  # relayed from the child, one byte per package
+
+
+def test_no_bar_when_no_rule_reads_code(tmp_path: Path) -> None:
+    from lambdasec.engine import ScanSettings, scan
+
+    from .conftest import FIXTURE_CLOCK
+
+    (tmp_path / "template.yaml").write_text(_functions(2))
+    steps = Steps()
+    scan([tmp_path], ScanSettings(now=FIXTURE_CLOCK, rules=("EXP001",)), progress=steps)
+    assert steps.events == []
+
+
+def test_the_scan_command_draws_the_package_bar_on_a_terminal(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from lambdasec import progress
+    from lambdasec.cli import main
+
+    (tmp_path / "template.yaml").write_text(_functions(2))
+    monkeypatch.setattr(progress, "_is_terminal", lambda stream: True)
+    shown = CliRunner().invoke(main, ["scan", str(tmp_path), "-f", "json"])
+    assert "reading the code of 2 function(s), layer(s) and package(s)" in shown.stderr
+    assert "reading the code" not in shown.stdout
+    hidden = CliRunner().invoke(main, ["scan", str(tmp_path), "-f", "json", "--no-progress"])
+    assert "reading the code" not in hidden.stderr

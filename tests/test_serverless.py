@@ -1051,6 +1051,21 @@ def test_other_files_are_not_ours(tmp_path: Path, name: str) -> None:
     assert collect_file(path, tmp_path, CollectOptions()) is None
 
 
+@pytest.mark.parametrize("text", [
+    "service: x\nprovider: {name: azure}\n",
+    "service: x\nprovider: google\n",
+    "service: x\ncustom: {cloud: openwhisk}\nprovider: {name: '${self:custom.cloud}'}\nfunctions: {f: {handler: h}}\n",
+])
+def test_a_configuration_for_another_cloud_is_not_ours(tmp_path: Path, text: str,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "serverless.yml"
+    path.write_text(text)
+    with caplog.at_level("INFO", logger="lambdasec"):
+        assert collect_file(path, tmp_path, CollectOptions()) is None
+    assert [r.getMessage() for r in caplog.records][-1].startswith("serverless.yml: provider ")
+    assert caplog.records[-1].getMessage().endswith(" is not AWS, skipped")
+
+
 @pytest.mark.parametrize(("name", "text", "gap"), [
     ("serverless.yml", "service: [unclosed\n",
      ("parse-error", "invalid YAML: line 2: did not find expected ',' or ']'")),
@@ -1058,7 +1073,6 @@ def test_other_files_are_not_ours(tmp_path: Path, name: str) -> None:
      ("invalid-template", "not a Serverless Framework configuration: the document is not a mapping")),
     ("serverless.yml", "Resources: {}\n",
      ("invalid-template", "not a Serverless Framework configuration: no 'service' key")),
-    ("serverless.yml", "service: x\nprovider: {name: azure}\n", ("unsupported", "provider azure is not AWS")),
     ("serverless.json", '{"service": "x",}',
      ("parse-error", "invalid JSON: line 1: Expecting property name enclosed in double quotes")),
     ("serverless.ts", "export default {service: 'x'}", ("unsupported", "serverless.ts is code, which lambdasec never "

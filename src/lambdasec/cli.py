@@ -359,14 +359,16 @@ def run_scan(paths: tuple[Path, ...], live: Mapping[str, Any], settings: Any,
              progress: bool = True) -> tuple[Any, dict[str, Any] | None]:
     """The report (and a live scan's call counts) of the files, or of the accounts with --aws (with a progress
     bar on stderr when it is a terminal and ``progress``)."""
+    from .progress import terminal_progress
+
+    bar = terminal_progress(enabled=progress)
     if live["aws"]:
         from .commands.live import options_from_cli, scan_live
-        from .progress import terminal_progress
 
-        return scan_live(options_from_cli(live), settings, progress=terminal_progress(enabled=progress))
+        return scan_live(options_from_cli(live), settings, progress=bar)
     from .engine import scan as scan_files
 
-    return scan_files(list(paths) or [Path(".")], settings), None
+    return scan_files(list(paths) or [Path(".")], settings, progress=bar), None
 
 
 def report_rules(report: Any = None) -> list[Any]:

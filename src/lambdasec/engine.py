@@ -23,6 +23,7 @@ from .iam.catalogue import catalogue_version
 from .model.findings import Confidence, Finding, NotEvaluated, Report, Severity, Suppression
 from .model.inventory import CoverageGap, Inventory
 from .model.priority import Priority
+from .progress import SILENT, Progress
 from .rules.base import Context, Outcome, Rule
 
 
@@ -114,7 +115,9 @@ def evaluate(
     scanned_files: Sequence[str] = (),
     root: str = "",
     roots: Sequence[str] = (),
+    progress: Progress = SILENT,
 ) -> Report:
+    """The report of the rules over the inventory; ``progress`` shows the code and layers read, one step each."""
     now = settings.now or dt.datetime.now(dt.timezone.utc)
     options: dict[str, Any] = {**settings.config.rule_options, **settings.rule_options}
     inventory.own_accounts |= set(options.get("own_accounts", []))
@@ -127,7 +130,7 @@ def evaluate(
     suppressed: list[Finding] = []
     not_evaluated: list[NotEvaluated] = []
     gaps = list(inventory.coverage_gaps)
-    for outcomes in _run_rules(inventory, rules, context, settings.workers):
+    for outcomes in _run_rules(inventory, rules, context, settings.workers, progress):
         if isinstance(outcomes, str):  # one broken rule must not hide the others' findings
             gaps.append(CoverageGap("internal-error", outcomes))
             continue
@@ -196,7 +199,8 @@ def _run_rule(rule: Rule, inventory: Inventory, context: Context) -> RuleResult:
 PARALLEL_RULES_MIN_FUNCTIONS: Final = 100
 
 
-def _run_rules(inventory: Inventory, rules: Sequence[Rule], context: Context, workers: int) -> list[RuleResult]:
+def _run_rules(inventory: Inventory, rules: Sequence[Rule], context: Context, workers: int,
+               progress: Progress = SILENT) -> list[RuleResult]:
     """Every rule's result, in the order of ``rules``.
 
     On large scans the rules that read code and layers (``Rule.reads_code``), and a few others chosen to balance
@@ -206,11 +210,31 @@ def _run_rules(inventory: Inventory, rules: Sequence[Rule], context: Context, wo
     """
     here = [rule for rule in rules if not (rule.reads_code or rule.runs_apart)]
     apart = [rule for rule in rules if rule.reads_code or rule.runs_apart]
-    if workers > 1 and here and apart and len(inventory.functions) >= PARALLEL_RULES_MIN_FUNCTIONS and _can_fork():
-        results = _run_forked(inventory, apart, here, context)
-    else:
-        results = {rule.code: _run_rule(rule, inventory, context) for rule in rules}
+    watched = progress is not SILENT and _watch_packages(inventory, rules, progress)
+    try:
+        if workers > 1 and here and apart and len(inventory.functions) >= PARALLEL_RULES_MIN_FUNCTIONS \
+                and _can_fork():
+            results = _run_forked(inventory, apart, here, context, progress if watched else SILENT)
+        else:
+            results = {rule.code: _run_rule(rule, inventory, context) for rule in rules}
+    finally:
+        if watched:
+            progress.finish()
     return [results[rule.code] for rule in rules]
+
+
+def _watch_packages(inventory: Inventory, rules: Sequence[Rule], progress: Progress) -> bool:
+    """Start a bar over the deployment packages and layers the code-reading rules will open, one step each."""
+    if not any(rule.reads_code for rule in rules):
+        return False
+    from .analysis.packages import package_targets, watch_packages
+
+    total = len(package_targets(inventory))
+    if total == 0:
+        return False
+    progress.start(total, f"reading the code of {total} function(s), layer(s) and package(s)")
+    watch_packages(inventory, progress.advance)
+    return True
 
 
 def _can_fork() -> bool:
@@ -223,16 +247,22 @@ def _can_fork() -> bool:
 
 
 def _run_forked(inventory: Inventory, apart: list[Rule], here: list[Rule],
-                context: Context) -> dict[str, RuleResult]:
+                context: Context, progress: Progress = SILENT) -> dict[str, RuleResult]:
     import pickle
 
     read_end, write_end = os.pipe()
+    # The code-reading rules run in the child: it reports each package it opens on a pipe of its own, and a
+    # thread here advances the bar (the child's copy of the bar would draw nothing).
+    steps_read, steps_write = os.pipe() if progress is not SILENT else (-1, -1)
     pid = os.fork()
     if pid == 0:  # the child: run its rules, send the results, leave without running any exit handler
         try:
             # Short-lived: a cycle collection would only walk (and copy, page by page) the inherited inventory.
             gc.disable()
             os.close(read_end)
+            if steps_write >= 0:
+                os.close(steps_read)
+                _report_steps_to(inventory, steps_write)
             payload = pickle.dumps([_run_rule(rule, inventory, context) for rule in apart],
                                    protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_end, "wb") as sink:
@@ -240,10 +270,13 @@ def _run_forked(inventory: Inventory, apart: list[Rule], here: list[Rule],
         finally:
             os._exit(0)
     os.close(write_end)
+    relay = _relay_steps(steps_read, steps_write, progress) if steps_write >= 0 else None
     results = {rule.code: _run_rule(rule, inventory, context) for rule in here}
     with os.fdopen(read_end, "rb") as source:
         payload = source.read()
     os.waitpid(pid, 0)
+    if relay is not None:
+        relay.join()
     try:
         theirs: list[RuleResult] = pickle.loads(payload)
     except Exception:
@@ -252,6 +285,32 @@ def _run_forked(inventory: Inventory, apart: list[Rule], here: list[Rule],
         theirs = [f"rule {rule.code} failed: its worker process ended without a result" for rule in apart]
     results.update(zip((rule.code for rule in apart), theirs, strict=True))
     return results
+
+
+def _report_steps_to(inventory: Inventory, descriptor: int) -> None:
+    from .analysis.packages import watch_packages
+
+    def step() -> None:
+        with contextlib.suppress(OSError):
+            os.write(descriptor, b".")
+
+    watch_packages(inventory, step)
+
+
+def _relay_steps(read_end: int, write_end: int, progress: Progress) -> Any:
+    """A thread advancing ``progress`` by one for every byte the child writes, until the child exits."""
+    import threading
+
+    os.close(write_end)
+
+    def relay() -> None:
+        with os.fdopen(read_end, "rb", buffering=0) as steps:
+            while chunk := steps.read(4096):
+                progress.advance(len(chunk))
+
+    thread = threading.Thread(target=relay, name="lambdasec-package-progress", daemon=True)
+    thread.start()
+    return thread
 
 
 def _priorities(inventory: Inventory, gaps: list[CoverageGap]) -> list[Priority]:
@@ -274,7 +333,7 @@ def _sort_key(finding: Finding) -> tuple[Any, ...]:
             finding.resource_id, finding.fingerprint)
 
 
-def scan(paths: Sequence[Path], settings: ScanSettings) -> Report:
+def scan(paths: Sequence[Path], settings: ScanSettings, progress: Progress = SILENT) -> Report:
     from .collectors.discovery import collect
     from .collectors.options import CollectOptions
     from .rules.registry import all_rules
@@ -290,7 +349,8 @@ def scan(paths: Sequence[Path], settings: ScanSettings) -> Report:
         # A file is read relative to its directory, a directory relative to itself (collectors/discovery.py).
         roots = [settings.relative_to] if settings.relative_to else \
             [str(path.parent if path.is_file() else path) for path in paths]
-        return evaluate(inventory, rules, settings, scanned_files=scanned, root=root, roots=roots)
+        return evaluate(inventory, rules, settings, scanned_files=scanned, root=root, roots=roots,
+                        progress=progress)
 
 
 @contextlib.contextmanager

@@ -1,4 +1,5 @@
-"""Progress of long work (accounts x regions of a live scan, log files of a hunt) as a bar on stderr.
+"""Progress of long work as a bar on stderr: accounts x regions of a live scan, the code and layers a scan reads,
+the log files of a hunt.
 
 Library code takes a :class:`Progress` and calls ``start``/``advance``/``finish``; the default,
 :data:`SILENT`, does nothing. The command line gives :func:`terminal_progress`, which draws a rich bar only when

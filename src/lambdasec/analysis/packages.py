@@ -23,7 +23,7 @@ import stat
 import struct
 import zipfile
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Final
@@ -873,7 +873,9 @@ class _PackageMemo:
     """load_package's memo, kept in ``inventory.derived``: one package per (resolved path, limits), with at most
     ``_OPEN_PACKAGES`` zip files open (the others are closed and reopen when read again)."""
 
-    def __init__(self) -> None:
+    def __init__(self, opened: Callable[[], None] | None = None) -> None:
+        # Called once per target when it is first read (the engine's progress bar over code and layers).
+        self.opened = opened
         self.packages: dict[tuple[str, ArchiveLimits], Package | PackageError] = {}
         # Each rule reading code asks for every target: finding the path again costs a realpath per target.
         self.by_target: dict[tuple[str, str, ArchiveLimits], Package | PackageError] = {}
@@ -888,6 +890,15 @@ class _PackageMemo:
             self.open.popitem(last=False)[1].close()
 
 
+def watch_packages(inventory: Inventory, opened: Callable[[], None]) -> None:
+    """Call ``opened`` each time the scan first reads a target's package (rules read them lazily)."""
+    memo = inventory.derived.get("packages")
+    if isinstance(memo, _PackageMemo):
+        memo.opened = opened
+    else:
+        inventory.derived["packages"] = _PackageMemo(opened)
+
+
 def load_package(target: PackageTarget, inventory: Inventory, roots: Sequence[Path],
                  limits: ArchiveLimits) -> Package | PackageError:
     """The package a target names, read once per scan (memoized in ``inventory.derived["packages"]``)."""
@@ -897,6 +908,8 @@ def load_package(target: PackageTarget, inventory: Inventory, roots: Sequence[Pa
     target_key = (target.owner.key, target.role, limits)
     if target_key not in memo.by_target:
         memo.by_target[target_key] = _load(target, inventory, roots, limits, memo)
+        if memo.opened is not None:
+            memo.opened()
     package = memo.by_target[target_key]
     if isinstance(package, Package):
         memo.used(package)

@@ -131,7 +131,8 @@ def scan_live(options: LiveOptions, settings: ScanSettings, *, session_factory: 
             options.archive_limits = limits_from_options({**settings.config.rule_options, **settings.rule_options})
         extra = {"progress": progress} if progress is not None else {}
         inventory = _collect(options, stats, session_factory=session_factory, services=services, **extra)
-        report = evaluate(inventory, rules, settings, roots=[code_dir] if options.download_code else [])
+        report = evaluate(inventory, rules, settings, roots=[code_dir] if options.download_code else [],
+                          **extra)
         return report, stats_dict(stats, inventory)
 
 

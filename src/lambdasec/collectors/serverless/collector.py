@@ -14,6 +14,7 @@ key (they cover everything generated for the function), the ``iam`` settings or 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from ..cloudformation.suppressions import comment_suppressions
 from ..options import CollectOptions
 from .compiler import ROLES_PER_FUNCTION_PLUGIN, Compiled, Compiler, Config, Origin, is_intrinsic, settings
 from .variables import VariableLimit, Variables
+
+_log = logging.getLogger(__name__)
 
 CONFIG_NAMES = ("serverless.yml", "serverless.yaml", "serverless.json")
 CODE_NAMES = ("serverless.ts", "serverless.js", "serverless.mjs", "serverless.cjs")
@@ -70,11 +73,18 @@ def collect_file(path: Path, root: Path, options: CollectOptions) -> Inventory |
         return _gap(inventory, "read-error", f"cannot read file: {exc.strerror}", where)
     except TemplateError as exc:
         return _gap(inventory, "parse-error", str(exc), where)
+    other = _other_cloud(document)
+    if other is not None:
+        _not_aws(rel, other)
+        return None
     problem = _not_serverless(document)
     if problem is not None:
         return _gap(inventory, *problem, where)
     try:
         _read(rel, root, path, text, document, options, inventory)
+    except _OtherCloud as exc:
+        _not_aws(rel, exc.provider)
+        return None
     except VariableLimit as exc:
         return _gap(Inventory(coverage_gaps=inventory.coverage_gaps), "invalid-template", str(exc), where)
     except RecursionError:
@@ -84,6 +94,29 @@ def collect_file(path: Path, root: Path, options: CollectOptions) -> Inventory |
         return _gap(Inventory(coverage_gaps=inventory.coverage_gaps), "internal-error",
                     f"could not read configuration: {type(exc).__name__}: {exc}"[:300], where)
     return inventory
+
+
+class _OtherCloud(Exception):
+    def __init__(self, provider: str) -> None:
+        super().__init__(provider)
+        self.provider = provider
+
+
+def _not_aws(rel: str, provider: str) -> None:
+    """A configuration for another cloud is not Lambda's: skipped like any other unrelated YAML (a monorepo's
+    Google or Azure services must not fail every scan), and said at -v."""
+    _log.info("%s: provider %s is not AWS, skipped", rel, provider[:100])
+
+
+def _other_cloud(document: Any) -> str | None:
+    """The provider named literally, when it is not AWS (one set through a variable is judged after resolving)."""
+    if not isinstance(document, Mapping) or "service" not in document:
+        return None
+    provider = document.get("provider")
+    name = provider.get("name") if isinstance(provider, Mapping) else provider
+    if isinstance(name, str) and "${" not in name and name.lower() != "aws":
+        return name
+    return None
 
 
 def _gap(inventory: Inventory, kind: str, message: str, where: Location) -> Inventory:
@@ -96,10 +129,6 @@ def _not_serverless(document: Any) -> tuple[str, str] | None:
         return "invalid-template", "not a Serverless Framework configuration: the document is not a mapping"
     if "service" not in document:
         return "invalid-template", "not a Serverless Framework configuration: no 'service' key"
-    provider = document.get("provider")
-    name = provider.get("name") if isinstance(provider, Mapping) else provider
-    if isinstance(name, str) and "${" not in name and name.lower() != "aws":
-        return "unsupported", f"provider {name} is not AWS"
     return None
 
 
@@ -123,8 +152,7 @@ def _read(rel: str, root: Path, path: Path, text: str, document: Mapping[str, An
     # `provider: aws` (the short form) names the provider and sets nothing else.
     provider = LineDict() if isinstance(document.get("provider"), str) else _section(variables, "provider", gaps, rel)
     if isinstance(provider.get("name"), str) and provider["name"].lower() != "aws":
-        gaps.append(CoverageGap("unsupported", f"provider {provider['name']} is not AWS", Location(rel)))
-        return
+        raise _OtherCloud(provider["name"])
     user = _user_resources(variables.section("resources"), gaps, rel)
     plugins = document.get("plugins")
     plugins = plugins.get("modules") if isinstance(plugins, Mapping) else plugins
