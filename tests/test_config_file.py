@@ -249,5 +249,5 @@ def test_the_documented_example_is_valid(tmp_path: Path) -> None:
 
     assert severity_overrides(config, all_rules()) == {"EXP001": 4, "OBS002": 0, "OBS001": 0}
     assert [(s.rule, s.expires, s.line) for s in config.suppressions] == [
-        ("RES002", None, 30), ("EXP003", dt.date(2027, 1, 31), 36)]
-    assert example.splitlines()[29] == "[[suppress]]                      # an ignore: a reason is required"
+        ("RES002", None, 31), ("EXP003", dt.date(2027, 1, 31), 37)]
+    assert example.splitlines()[30] == "[[suppress]]                      # an ignore: a reason is required"

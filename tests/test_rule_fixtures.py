@@ -96,12 +96,17 @@ def test_every_rule_has_terraform_and_serverless_variants(source: str) -> None:
 def test_every_fixture_belongs_to_a_rule() -> None:
     codes = {rule.code for rule in all_rules()}
     assert sorted(p.name for p in FIXTURE_FILES if _code(p) not in codes) == []
+    configs = sorted(FIXTURES.glob("*.lambdasec.toml"))
+    assert [p.name for p in configs if p.name.split(".", 1)[0] not in codes] == []
 
 
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.name)
 def test_fixture(path: Path) -> None:
     code = _code(path)
-    report = lambdasec.scan_paths([path], rules=[code], now=FIXTURE_CLOCK)
+    # A rule whose check needs options is scanned with its fixtures' configuration (<CODE>.lambdasec.toml).
+    config = FIXTURES / f"{code}.lambdasec.toml"
+    report = lambdasec.scan_paths([path], rules=[code], now=FIXTURE_CLOCK,
+                                  config_file=config if config.is_file() else None)
     assert [g.message for g in report.coverage_gaps] == []
     source_ids = _source_ids(path)
     flagged = {_origin(f, source_ids) for f in report.findings}

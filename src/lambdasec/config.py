@@ -66,7 +66,8 @@ class Config:
     path: str | None = None  # the file itself (relative to the working directory when under it)
 
 
-_RULE_OPTIONS = ("trusted_accounts", "own_accounts", "deprecation_warning_days", "secrets_all_files", "layer_lock")
+_RULE_OPTIONS = ("trusted_accounts", "own_accounts", "deprecation_warning_days", "secrets_all_files", "layer_lock",
+                 "required_tags")
 # Limits on reading deployment packages and layers (analysis/packages.py, docs/packages.md).
 ARCHIVE_KEYS = ("max_total_bytes", "max_file_bytes", "max_ratio", "max_entries", "max_depth")
 _KEYS = {"fail_on", "severity", "min_severity", "min_confidence", "rules", "skip_rules", "suppress", "parameters",
@@ -81,6 +82,16 @@ def _strings(value: Any, key: str) -> tuple[str, ...]:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
     raise ConfigError(f"config: '{key}' must be a list of strings")
+
+
+def _required_tags(value: Any, source: str) -> dict[str, list[str]]:
+    """GOV001's tags: a list of keys, or a table of key -> allowed values (an empty list: any value)."""
+    if isinstance(value, list) and all(isinstance(key, str) and key for key in value):
+        return {key: [] for key in value}
+    if isinstance(value, Mapping) and all(isinstance(allowed, list) and all(isinstance(v, str) for v in allowed)
+                                          for allowed in value.values()):
+        return {str(key): list(allowed) for key, allowed in value.items()}
+    raise ConfigError(f"{source}: 'required_tags' must be a list of tag keys or a table of key = [allowed values]")
 
 
 def _expiry(value: Any, where: str) -> dt.date | None:
@@ -158,6 +169,8 @@ def parse_config(data: Mapping[str, Any], source: str, *, path: str | None = Non
             rule_options[key] = list(_strings(rule_options[key], key))
     if "deprecation_warning_days" in rule_options and not isinstance(rule_options["deprecation_warning_days"], int):
         raise ConfigError(f"{source}: 'deprecation_warning_days' must be an integer")
+    if "required_tags" in rule_options:
+        rule_options["required_tags"] = _required_tags(rule_options["required_tags"], source)
     if "secrets_all_files" in rule_options and not isinstance(rule_options["secrets_all_files"], bool):
         raise ConfigError(f"{source}: 'secrets_all_files' must be true or false")
     if "layer_lock" in rule_options:

@@ -37,6 +37,12 @@ def fixtures(rule: Rule) -> list[tuple[str, str, str]]:
     return sorted(found, key=lambda item: (item[1] != "fail", item[0]))
 
 
+def fixture_config(rule: Rule) -> str | None:
+    """The configuration the rule's fixtures are scanned with (``<CODE>.lambdasec.toml``), when it needs one."""
+    entry = resources.files("lambdasec.rules") / "fixtures" / f"{rule.code}.lambdasec.toml"
+    return entry.read_text(encoding="utf-8") if entry.is_file() else None
+
+
 def rule_to_dict(rule: Rule) -> dict[str, Any]:
     return {
         "code": rule.code, "slug": rule.slug, "title": rule.title, "severity": rule.severity.label,
@@ -65,6 +71,10 @@ def rule_markdown(rule: Rule) -> str:
     shown = [example for example in examples if example[0] not in plans]
     if shown:
         lines += ["## Examples", ""]
+        config = fixture_config(rule)
+        if config is not None:
+            lines += ["Scanned with this configuration (`.lambdasec.toml`, [configuration.md](../configuration.md)):",
+                      "", "```toml", config.rstrip(), "```", ""]
         for name, verdict, text in shown:
             heading = "Flagged" if verdict == "fail" else "Not flagged"
             lang = "json" if name.endswith(".json") else "hcl" if name.endswith(".tf") else "yaml"

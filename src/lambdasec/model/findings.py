@@ -46,7 +46,7 @@ class Confidence(enum.IntEnum):
 
 CATEGORIES = (
     "exposure", "identity", "secrets", "encryption", "code-integrity",
-    "network", "runtime", "observability", "resilience", "threat", "configuration",
+    "network", "runtime", "observability", "resilience", "governance", "threat", "configuration",
 )
 
 

@@ -169,6 +169,9 @@ class Function(Resource):
     reserved_concurrency: int | Unresolved | None = None
     code_signing_config: Value | None = None
     tags: dict[str, Value] = field(default_factory=dict)
+    # The tags as a whole are not known statically (`Tags: !If ...`, a Terraform `tags = var.tags`): `tags` is
+    # then empty and says nothing about which keys the function has.
+    tags_unknown: Unresolved | None = None
     code: CodeLocation | None = None
     role: Value | None = None
     log_group: Value | None = None  # LoggingConfig.LogGroup when set

@@ -33,6 +33,7 @@ CATEGORY_NAMES = {
     "runtime": "Runtime versions",
     "observability": "Logging and tracing",
     "resilience": "Failure handling and limits",
+    "governance": "Tags the organization requires",
     "threat": "Suspicious activity in logs",
 }
 ENTRY_CAPTIONS = {

@@ -19,6 +19,7 @@ RULE_MODULES = (
     "network",
     "observability",
     "resilience",
+    "governance",
     "attack_paths",
     "least_privilege",
     "code_secrets",

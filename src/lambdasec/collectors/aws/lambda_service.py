@@ -208,6 +208,7 @@ class _Collector:
         fn.code_sha256 = _text(config.get("CodeSha256"))
         if details is None:  # GetFunction failed (a gap): what only it tells stays unknown
             fn.reserved_concurrency = Unresolved("ReservedConcurrentExecutions", "GetFunction failed")
+            fn.tags_unknown = Unresolved("Tags", "GetFunction failed")
             fn.code = CodeLocation("live", arn)
         else:
             concurrency = details.get("Concurrency")

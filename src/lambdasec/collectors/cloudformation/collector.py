@@ -343,6 +343,8 @@ class TemplateCollector:
         fn.reserved_concurrency = self.integer(p.get("ReservedConcurrentExecutions"))
         fn.code_signing_config = self.value(p.get("CodeSigningConfigArn"))
         fn.tags = self._tags(p.get("Tags"))
+        tags = self.resolve(p.get("Tags"))
+        fn.tags_unknown = tags if isinstance(tags, Unresolved) else None
         fn.code = self._code(logical_id, p.get("Code"), fn.package_type)
         fn.role = self.value(p.get("Role"))
         logging = self.resolve(p.get("LoggingConfig"))

@@ -237,7 +237,9 @@ class Compiler:
             props["ReservedConcurrentExecutions"] = fn["reservedConcurrency"]
             origin.properties["ReservedConcurrentExecutions"] = self.at(
                 ("functions", key, "reservedConcurrency"), fn, "reservedConcurrency")
-        props["Tags"] = {**settings(self.provider.get("tags")), **settings(fn.get("tags"))}
+        # stackTags are the stack's: CloudFormation gives them to every resource it creates, the function too.
+        props["Tags"] = {**settings(self.provider.get("stackTags")), **settings(self.provider.get("tags")),
+                         **settings(fn.get("tags"))}
         props["Role"] = self._function_role(key, fn, origin)
         self.add(logical, "AWS::Lambda::Function", props, origin)
         self._url(key, fn)

@@ -105,6 +105,8 @@ class Arguments:
     parent: ModuleInstance | None = None
     parent_scope: Scope | None = None
     caller: str = ""  # "module x" for a child
+    # The caller's `providers = { aws = aws.west }`: provider configuration here -> the caller's one it is.
+    providers: dict[str, str] = field(default_factory=dict)
 
 
 class ModuleInstance:
@@ -124,6 +126,7 @@ class ModuleInstance:
         self.outputs: dict[str, Block] = {}
         self.declarations: dict[tuple[str, str, str], Declaration] = {}
         self.calls: dict[str, ModuleCall] = {}
+        self.providers: dict[str, Block] = {}  # "aws" or "aws.<alias>" -> the provider block declared here
         self._suppressions: dict[int, dict[str, str]] = {}
         for parsed in files:
             self._declare(parsed)
@@ -140,6 +143,9 @@ class ModuleInstance:
                         self.reader.gap("invalid-template", f"local.{name} is declared twice", where)
                     else:
                         self.locals[name] = attribute
+                continue
+            if block.type == "provider":
+                self._declare_provider(block)
                 continue
             expected = {"resource": 2, "data": 2, "variable": 1, "output": 1, "module": 1}.get(block.type)
             if expected is None:
@@ -163,6 +169,32 @@ class ModuleInstance:
                     self.reader.gap("invalid-template", f"{block.type} {name} is declared twice", where)
                 else:
                     table[name] = self._module_call(name, block) if block.type == "module" else block
+
+    def _declare_provider(self, block: Block) -> None:
+        if block.labels != ["aws"]:
+            return
+        alias = block.body.attributes.get("alias")
+        if alias is None:
+            self.providers["aws"] = block
+        elif isinstance(alias.expr, Literal) and isinstance(alias.expr.value, str):
+            self.providers[f"aws.{alias.expr.value}"] = block
+
+    def default_tags(self, provider: str) -> Any:
+        """The `default_tags` of the AWS provider configuration (``aws`` or ``aws.<alias>``) this module's
+        resources use: declared here, passed by the caller's `providers`, or (the default one) inherited from it.
+        None when no configuration sets any."""
+        block = self.providers.get(provider)
+        if block is not None:
+            defaults = next((b for b in block.body.blocks if b.type == "default_tags"), None)
+            tags = defaults.body.attributes.get("tags") if defaults is not None else None
+            return finalize(self.evaluator.top(tags.expr, Scope(self))) if tags is not None else None
+        parent = self.arguments.parent
+        if parent is None:
+            return None
+        passed = self.arguments.providers.get(provider)
+        if passed is not None:
+            return parent.default_tags(passed)
+        return parent.default_tags(provider) if provider == "aws" else None
 
     def _module_call(self, name: str, block: Block) -> ModuleCall:
         attribute = block.body.attributes.get("source")
@@ -364,10 +396,11 @@ class ModuleInstance:
         files = self.reader.load_directory(call.directory)
         expressions = {name: attribute for name, attribute in call.block.body.attributes.items()
                        if name not in MODULE_ARGUMENTS}
+        providers = _passed_providers(call.block.body.attributes.get("providers"))
         children = []
         for suffix, _, names in items:
             arguments = Arguments(expressions=expressions, parent=self, parent_scope=Scope(self, names),
-                                  caller=f"module {call.name}")
+                                  caller=f"module {call.name}", providers=providers)
             prefix = f"{self.prefix}module.{call.name}{suffix}."
             children.append(ModuleInstance(self.reader, files, call.directory, prefix, arguments,
                                            (*self.ancestors, self.directory)))
@@ -427,7 +460,21 @@ class ModuleInstance:
             ))
             if declaration.mode == "managed" and declaration.type == "aws_lambda_function":
                 self._link_parameters(self.reader.key(full), block)
+                self._add_default_tags(block, attributes)
         return blocks
+
+    def _add_default_tags(self, block: Block, attributes: dict[str, Any]) -> None:
+        """`tags_all` as the plan has it: the provider's `default_tags` under the resource's own `tags`."""
+        chosen = block.body.attributes.get("provider")
+        provider = _provider_reference(chosen.expr) if chosen is not None else "aws"
+        defaults = self.default_tags(provider) if provider is not None else None
+        if defaults is None:
+            return
+        own = attributes.get("tags")
+        if isinstance(defaults, dict) and (own is None or isinstance(own, dict)):
+            attributes["tags_all"] = {**defaults, **(own or {})}
+        elif isinstance(defaults, Unresolved) or isinstance(own, Unresolved):
+            attributes["tags_all"] = defaults if isinstance(defaults, Unresolved) else own
 
     # ------------------------------------------------------------ input variables behind environment variables
     def _link_parameters(self, key: str, block: Block) -> None:
@@ -491,6 +538,28 @@ class ModuleInstance:
                     found[rule] = reason
         self._suppressions[id(block)] = found
         return found
+
+
+def _provider_reference(expr: Expr) -> str | None:
+    """`aws` or `aws.west` as written in `provider = ...` or a `providers` map; None for anything else."""
+    if isinstance(expr, Variable):
+        return expr.name
+    if isinstance(expr, Traversal) and isinstance(expr.base, Variable) and len(expr.ops) == 1 \
+            and isinstance(expr.ops[0], GetAttr):
+        return f"{expr.base.name}.{expr.ops[0].name}"
+    return None
+
+
+def _passed_providers(attribute: Attribute | None) -> dict[str, str]:
+    if attribute is None or not isinstance(attribute.expr, ObjectExpr):
+        return {}
+    passed = {}
+    for item in attribute.expr.items:
+        inside = item.static_key if item.static_key is not None else _provider_reference(item.key)
+        outside = _provider_reference(item.value)
+        if inside is not None and outside is not None:
+            passed[inside] = outside
+    return passed
 
 
 def _variable_name(expr: Expr) -> str | None:

@@ -478,7 +478,10 @@ class _Mapper:
         reserved = integer(a.get("reserved_concurrent_executions"))
         fn.reserved_concurrency = None if reserved == -1 else reserved  # -1: Terraform's "unreserved"
         fn.code_signing_config = text(a.get("code_signing_config_arn"))
-        fn.tags = self._tags(a.get("tags"))
+        # tags_all: the provider's default_tags merged in (plan JSON; the HCL reader computes it the same way)
+        tags = a["tags_all"] if isinstance(a.get("tags_all"), (Mapping, Unresolved)) else a.get("tags")
+        fn.tags = self._tags(tags)
+        fn.tags_unknown = tags if isinstance(tags, Unresolved) else None
         fn.code = self._code(block, a, fn.package_type)
         fn.role = text(a.get("role"))
         logging = nested(a, "logging_config")
