@@ -538,3 +538,55 @@ def test_admin_shortcut_is_sound_for_the_catalogue() -> None:
     from lambdasec.iam.catalogue import catalogue
 
     assert ADMIN_SHARE * len(catalogue().expand("*")) > MIN_ADMIN_GRANTS
+
+
+def _functions_and_a_wildcard_user(count: int) -> str:
+    functions = "".join(f"""\
+  Fn{i:02d}:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.13
+      Handler: index.handler
+      Role: arn:aws:iam::123456789012:role/app
+      Code: {{S3Bucket: b, S3Key: k}}
+      Environment: {{Variables: {{STAGE: prod}}}}
+""" for i in range(count))
+    return f"""\
+Resources:
+  Operator:
+    Type: AWS::IAM::User
+    Properties:
+      Policies:
+        - PolicyName: operate
+          PolicyDocument:
+            Statement:
+              - {{Effect: Allow, Action: [lambda:UpdateFunctionCode, lambda:GetFunctionConfiguration], Resource: "*"}}
+{functions}"""
+
+
+@pytest.mark.parametrize("count", [9, 12])
+def test_a_principal_reaching_many_functions_the_same_way_is_one_finding(tmp_path: Path, count: int) -> None:
+    """One finding per (principal, function) up to GROUP_AT functions reached through the same grants; from there
+    one finding naming them all: output (and memory) grows with the functions, not with principals x functions."""
+    from lambdasec.rules.attack_paths import GROUP_AT
+
+    assert GROUP_AT == 10
+    (tmp_path / "t.yaml").write_text(_functions_and_a_wildcard_user(count))
+    report = scan(tmp_path / "t.yaml", "IAM014", "IAM015")
+    names = [f"Fn{i:02d}" for i in range(count)]
+    for code in ("IAM014", "IAM015"):
+        found = [f for f in report.findings if f.rule_id == code]
+        if count < GROUP_AT:
+            assert sorted(f.functions[0] for f in found) == names
+            continue
+        [finding] = found
+        assert finding.functions == names and finding.evidence["function_count"] == count
+        assert finding.resource_id == "Operator"
+    [changed] = [f for f in report.findings if f.rule_id == "IAM014"] if count >= GROUP_AT else [None]
+    if changed is not None:
+        assert changed.message == (
+            f"User Operator can change {count} functions (Fn00, Fn01, Fn02, Fn03, Fn04 and {count - 5} more): "
+            "lambda:UpdateFunctionCode (policy operate): whoever holds its credentials can run their own code "
+            "with the functions' execution roles, outside the functions' deployment pipeline.")
+        [read] = [f for f in report.findings if f.rule_id == "IAM015"]
+        assert read.severity == Severity.LOW  # no secret in their environments

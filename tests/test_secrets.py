@@ -6,6 +6,7 @@ Provider tokens are assembled from pieces so that secret scanners do not flag th
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -417,3 +418,28 @@ def test_enc001_message_and_location() -> None:
     )
     assert finding.location.line == 19
     assert finding.evidence == {"variables": ["STAGE", "TABLE"]}
+
+
+def test_a_secret_in_the_literal_part_of_a_partly_known_value_is_found(tmp_path: Path) -> None:
+    """`!Sub "postgres://app:PW@${Host}"` and `"...@${var.host}"` are known only at deploy time, yet their written
+    password is as exposed as any literal; a value that is only a reference stays clean, whatever its name."""
+    import lambdasec
+
+    from .conftest import FIXTURE_CLOCK
+
+    (tmp_path / "t.yaml").write_text(
+        "Parameters:\n  Host: {Type: String}\nResources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+        "      Runtime: python3.12\n      Handler: a.h\n      Role: arn:aws:iam::123456789012:role/r\n"
+        "      Code: {S3Bucket: b, S3Key: k}\n      Environment:\n        Variables:\n"
+        '          DATABASE_URL: !Sub "postgres://app:Xq9vT2mLp7Rz@${Host}:5432/app"\n'
+        '          DB_PASSWORD: !Sub "${Host}"\n          API_TOKEN: !Ref Host\n')
+    (tmp_path / "main.tf").write_text(
+        'variable "host" {}\nresource "aws_lambda_function" "f" {\n  function_name = "f"\n'
+        '  role = "arn:aws:iam::123456789012:role/r"\n  runtime = "python3.12"\n  handler = "a.h"\n'
+        '  s3_bucket = "b"\n  s3_key = "k"\n  environment {\n    variables = {\n'
+        '      DATABASE_URL = "postgres://app:Xq9vT2mLp7Rz@${var.host}:5432/app"\n      PASSWORD = var.host\n'
+        "    }\n  }\n}\n")
+    report = lambdasec.scan_paths([tmp_path], rules=["SEC001"], now=FIXTURE_CLOCK)
+    assert sorted((f.location.file, f.message) for f in report.findings) == [
+        (name, "Environment variable DATABASE_URL holds a plaintext database URL password (Xq****Rz)")
+        for name in ("main.tf", "t.yaml")]

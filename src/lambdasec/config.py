@@ -217,7 +217,7 @@ def load_config(explicit: Path | None, cwd: Path) -> Config:
             raise ConfigError(f"config file not found: {explicit}")
         text, data = _read_toml(explicit)
         if explicit.name == "pyproject.toml":
-            data = data.get("tool", {}).get("lambdasec", {})
+            data = _tool_section(data, {})
             return _parsed(data, str(explicit), explicit, cwd, text, "tool.lambdasec.")
         return _parsed(data, str(explicit), explicit, cwd, text, "")
     dotfile = cwd / ".lambdasec.toml"
@@ -227,10 +227,16 @@ def load_config(explicit: Path | None, cwd: Path) -> Config:
     pyproject = cwd / "pyproject.toml"
     if pyproject.is_file():
         text, data = _read_toml(pyproject)
-        section = data.get("tool", {}).get("lambdasec")
+        section = _tool_section(data, None)
         if isinstance(section, Mapping):
             return _parsed(section, f"{pyproject} [tool.lambdasec]", pyproject, cwd, text, "tool.lambdasec.")
     return Config()
+
+
+def _tool_section(data: Mapping[str, Any], default: Any) -> Any:
+    """`[tool.lambdasec]` of a pyproject.toml; `tool` may be anything a user wrote (`tool = 1`)."""
+    tool = data.get("tool", {})
+    return tool.get("lambdasec", default) if isinstance(tool, Mapping) else default
 
 
 def _parsed(data: Mapping[str, Any], source: str, file: Path, cwd: Path, text: str, prefix: str) -> Config:

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from .read_operations import READ_OPERATIONS, LiveRequests
+
 moto_server_module = pytest.importorskip("moto.server", reason="the live tests need moto[server] (test extra)")
 
 ACCOUNT = "123456789012"  # moto's default account
@@ -82,6 +84,18 @@ class Emulator:
 
         scope = Scope(account, region, self.session(), self.endpoint)
         return Api(scope, limiter=RateLimiter(default=0, rates={}), settings=ApiSettings(**settings))
+
+
+@pytest.fixture(autouse=True)
+def live_requests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveRequests]:
+    """Every (service, Operation) lambdasec's scanner sends in the test; the test fails at teardown when one is not
+    in READ_OPERATIONS (tests/aws/read_operations.py). A module whose own stand-in collectors read more declares
+    those reads in ``TEST_ONLY_READS`` (test_read_allow_list.py checks that each is a read)."""
+    recorder = LiveRequests(READ_OPERATIONS | set(getattr(request.module, "TEST_ONLY_READS", ())))
+    recorder.install(monkeypatch)
+    yield recorder
+    request.node.user_properties.append(("live_requests", len(recorder.calls)))
+    recorder.check()
 
 
 @pytest.fixture

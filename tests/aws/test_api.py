@@ -11,6 +11,9 @@ from lambdasec.collectors.aws.api import Api, RateLimiter, Scope, is_read_operat
 
 from .conftest import Emulator
 
+# Api reads any service: the first test lists SQS queues (conftest's read-only guard allows it here).
+TEST_ONLY_READS = frozenset({("sqs", "ListQueues")})
+
 
 def test_reads_pages_and_counts_calls(aws: Emulator) -> None:
     sqs = aws.client("sqs")
@@ -44,6 +47,54 @@ def test_an_unreachable_endpoint_is_a_gap(aws: Emulator) -> None:
     api.settings.connect_timeout = 1
     assert api.pages("lambda", "ListFunctions", "Functions") is None
     assert [g.kind for g in api.gaps] == ["unreachable"]
+
+
+def test_after_a_connection_failure_the_endpoint_is_not_called_again(aws: Emulator) -> None:
+    from lambdasec.collectors.aws.api import ApiSettings, Reachability
+
+    reachability = Reachability()
+    log: list[tuple[str, str]] = []
+    settings = ApiSettings(max_attempts=1, connect_timeout=1, request_log=log)
+    down = Scope("123456789012", "eu-west-1", aws.session(), "http://127.0.0.1:9")  # nothing listens there
+    first, second = (Api(down, limiter=RateLimiter(default=0, rates={}), settings=settings,
+                         reachability=reachability) for _ in range(2))  # two tasks of the same region
+    assert first.pages("lambda", "ListFunctions", "Functions") is None
+    assert second.call("kms", "ListKeys") is None and second.pages("lambda", "ListLayers", "Layers") is None
+    assert log == [("lambda", "ListFunctions")]  # the later calls were not sent
+    assert (first.gaps, second.gaps) == ([], [])  # the region's one gap says it all
+    assert not first.ok("lambda") and not second.ok("kms") and not second.ok("lambda")
+    [gap] = reachability.gaps()
+    assert (gap.kind, gap.location.region) == ("unreachable", "eu-west-1")
+    assert gap.message.startswith("account 123456789012, region eu-west-1: unreachable, nothing read "
+                                  "(lambda:ListFunctions: EndpointConnectionError: ")
+    assert gap.message.endswith("3 call(s) to kms, lambda failed or were not made")
+
+
+def test_a_dead_endpoint_in_a_reachable_region_is_one_gap_for_that_endpoint(aws: Emulator) -> None:
+    from lambdasec.collectors.aws.api import ApiSettings, Reachability
+
+    reachability = Reachability()
+    settings = ApiSettings(max_attempts=1, connect_timeout=1)
+    working = Api(Scope("123456789012", "us-east-1", aws.session(), aws.endpoint), settings=settings,
+                  limiter=RateLimiter(default=0, rates={}), reachability=reachability)
+    blocked = Api(Scope("123456789012", "us-east-1", aws.session(), "http://127.0.0.1:9"), settings=settings,
+                  limiter=RateLimiter(default=0, rates={}), reachability=reachability)
+    assert working.pages("lambda", "ListFunctions", "Functions") == []
+    assert blocked.call("kms", "ListKeys") is None and blocked.call("kms", "ListAliases") is None
+    [gap] = reachability.gaps()
+    assert gap.message.startswith("account 123456789012, region us-east-1, kms:ListKeys: EndpointConnectionError")
+    assert gap.message.endswith("2 call(s) to kms failed or were not made")
+    assert working.ok("lambda") and not blocked.ok("kms")
+
+
+def test_one_gap_per_refused_api_however_many_calls(aws: Emulator) -> None:
+    api = aws.api()
+    for name in ("one", "two", "three"):
+        assert api.call("lambda", "GetFunction", FunctionName=name) is None
+    [gap] = api.gaps
+    assert gap.message.startswith("account 123456789012, region us-east-1, lambda:GetFunction: "
+                                  "ResourceNotFoundException: ")
+    assert gap.message.endswith(" (3 calls)")
 
 
 def test_writes_are_refused_before_anything_is_sent(aws: Emulator) -> None:

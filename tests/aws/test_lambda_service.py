@@ -33,7 +33,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from lambdasec.collectors.aws.lambda_service import OPERATIONS, collect_lambda
+from lambdasec.collectors.aws.lambda_service import OPERATIONS, collect_lambda, download_name
 from lambdasec.engine import ScanSettings, evaluate
 from lambdasec.model.inventory import (
     CodeLocation,
@@ -446,10 +446,18 @@ def test_failed_reads_are_never_presented_as_clean(seeded: Emulator) -> None:
         ("open", unknown_signing, unknown_concurrency, CodeLocation("live", OPEN), {}),
         ("tidy", unknown_signing, unknown_concurrency, CodeLocation("live", TIDY), {}),
     ]
-    assert sorted(g.kind for g in api.gaps) == ["access-denied", "throttled", "throttled"]
+    # one gap per failed API, however many calls: GetFunction failed for both functions
+    assert sorted((g.kind, g.message.endswith(" (2 calls)")) for g in api.gaps) == [
+        ("access-denied", False), ("throttled", True)]
     assert inventory.scopes == []
+    assert [fn.unread for fn in sorted(inventory.functions, key=lambda fn: fn.key)] == [
+        ["code-signing", "details"], ["code-signing", "details"]]
     report = evaluate(inventory, all_rules(), ScanSettings(now=FIXTURE_CLOCK))
-    assert not [f for f in report.findings if f.rule_id == "INT001"]  # unknown, so not "missing"
+    assert not [f for f in report.findings if f.rule_id in ("INT001", "RES002")]  # unknown, so not "missing"
+    judged = {(n.rule_id, n.resource_id): n.reason for n in report.not_evaluated}
+    for arn in (OPEN, TIDY):
+        assert judged[("INT001", arn)] == "its code-signing config could not be read (see the coverage gaps)"
+        assert judged[("RES002", arn)] == "its configuration (GetFunction) could not be read (see the coverage gaps)"
 
 
 # ---------------------------------------------------------------- --download-code
@@ -506,9 +514,11 @@ def test_download_code_feeds_the_package_rules(seeded: Emulator, code_server: tu
     paths[LAYER] = layer.content
     for arn, code in paths.items():
         assert code is not None and code.kind == "local"
-        assert Path(str(code.value)) == tmp_path / (hashlib.sha256(arn.encode()).hexdigest() + ".zip")
+        assert Path(str(code.value)) == tmp_path / download_name(arn)
         assert Path(str(code.value)).read_bytes() == ZIPS[arn]
-    assert len(list(tmp_path.iterdir())) == 3  # nothing partial left behind
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == [
+        f"{ACCOUNT}/{REGION}/function/open.zip", f"{ACCOUNT}/{REGION}/function/tidy.zip",
+        f"{ACCOUNT}/{REGION}/layer/{LAYER.split(':')[6]}/{LAYER.split(':')[7]}.zip"]  # nothing partial left
     report = evaluate(inventory, all_rules(), ScanSettings(now=FIXTURE_CLOCK))
     in_code = [f for f in report.findings if f.rule_id == "SEC003"]
     assert [f.function_keys for f in in_code] == [[OPEN]]
@@ -529,7 +539,7 @@ def test_a_package_that_does_not_match_its_hash_is_not_used(
     assert (gap.kind, gap.location.arn) == ("download-failed", TIDY)
     assert gap.message == (f"account {ACCOUNT}, region {REGION}, lambda: the code of {TIDY} could not be "
                            "downloaded: the content does not match its CodeSha256")
-    assert len(list(tmp_path.iterdir())) == 2
+    assert len([p for p in tmp_path.rglob("*") if p.is_file()]) == 2
 
 
 def test_downloaded_code_is_scanned_and_bounded(seeded: Emulator, code_server: tuple[str, dict[str, bytes]],

@@ -19,6 +19,7 @@ from lambdasec.iam.catalogue import catalogue
 
 from .conftest import ACCOUNT, Emulator
 from .test_collector import SERVICES, seed
+from .test_collector import TEST_ONLY_READS as TEST_ONLY_READS  # the stand-ins' reads (conftest's read-only guard)
 
 
 @pytest.fixture

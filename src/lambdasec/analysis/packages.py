@@ -994,6 +994,8 @@ def _local_path(owner: Resource, value: str, roots: Sequence[Path]) -> tuple[Pat
     root = _root_of(owner, roots)
     label = _beside_terraform_file(root, value)
     path = Path(label) if Path(label).is_absolute() else root / label
+    if path.is_absolute() and path.is_relative_to(root) and root != Path("."):
+        label = path.relative_to(root).as_posix()  # e.g. code a live scan downloaded into its code directory
     if not path.exists() and posixpath.basename(posixpath.dirname(label)) == ".serverless":
         service = _serverless_directory(owner, root)
         if service is not None:  # not packaged yet: the Framework would package the service directory

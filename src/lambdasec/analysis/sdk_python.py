@@ -31,7 +31,7 @@ from lambdasec.fast_dataclass import dataclass, field
 
 from ..model.location import Location
 from . import sdk_models
-from .code_source import CodeSource, source_files, third_party_roots
+from .code_source import MAX_SOURCE_BYTES, CodeSource, source_files, third_party_roots
 from .sdk_calls import CodeAnalysis, EnvRef, Opaque, ParamValue, SdkCall, Seq, Struct, Text, join_texts
 from .sdk_program import MAX_CONTEXTS, MAX_DEPTH, Program, as_param, join_returned, sdk_reaching
 
@@ -231,7 +231,8 @@ class _Program(Program):
         data = self.source.read(path)
         if data is None:
             size = self.source.size(path)
-            reason = f"larger than {size} bytes" if size else "unreadable"
+            too_large = size is not None and size > MAX_SOURCE_BYTES  # else damaged (a bad CRC) or gone
+            reason = f"larger than {MAX_SOURCE_BYTES} bytes" if too_large else "unreadable"
             self.note("skipped-file", f"{path}: not analysed ({reason})", Location(self._shown(path)))
             self.texts[path] = ""
             return None

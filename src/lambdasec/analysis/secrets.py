@@ -79,6 +79,13 @@ def detect(name: str, value: str) -> SecretMatch | None:
     return _named_match(name, text)
 
 
+def detect_in_expression(text: str) -> SecretMatch | None:
+    """A secret in the written text of a value known only at deploy time (``!Sub "postgres://app:PW@${Host}"``,
+    ``"...@${var.host}"``): provider formats only, since the name says nothing about a value that is partly a
+    reference."""
+    return _provider_match(text.strip()) if text.strip() else None
+
+
 def is_non_secret_value(value: str) -> bool:
     """True for values that are references or placeholders rather than secrets (ARNs, paths, ${x}...)."""
     text = value.strip()

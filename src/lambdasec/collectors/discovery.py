@@ -58,7 +58,9 @@ def _child_modules(module_dirs: Iterable[Path]) -> set[Path]:
             except OSError:
                 continue
             for source in _LOCAL_MODULE_SOURCE.findall(text):
-                children.add((directory / source).resolve())
+                child = (directory / source).resolve()
+                if child != directory.resolve():  # a module calling itself stays a root: its reader says so
+                    children.add(child)
     return children
 
 
@@ -199,4 +201,7 @@ def collect(paths: Iterable[Path], options: CollectOptions,
             continue
         scanned.append(path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix())
         inventory.merge(found)
+    from ..iam.policy import malformed_policy_gaps
+
+    inventory.coverage_gaps.extend(malformed_policy_gaps(inventory))
     return inventory, scanned

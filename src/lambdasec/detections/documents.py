@@ -16,6 +16,7 @@ from lambdasec.fast_dataclass import dataclass
 
 _SEPARATOR = re.compile(r"[\s,]*")
 _SPACE = re.compile(r"\s*")
+_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 
 @dataclass
@@ -62,8 +63,29 @@ def _elements(decoder: json.JSONDecoder, text: str, position: int, split: Split)
         except json.JSONDecodeError as exc:
             split.error = f"invalid JSON after {len(split.records) + split.malformed} records: {exc.msg}"
             return
+        except RecursionError:  # nested deeper than Python's decoder goes: the engines read it as a JSON line
+            found = _container_end(text, position)
+            if found is None:
+                split.error = (f"invalid JSON after {len(split.records) + split.malformed} records: a value nested "
+                               "too deeply is never closed")
+                return
+            value, end = ({} if text[position] == "{" else []), found
         if isinstance(value, dict):
             yield text[position:end]
         else:
             split.malformed += 1
         position = end
+
+
+def _container_end(text: str, position: int) -> int | None:
+    """Where the array or object opening at ``position`` closes, found without recursion; None if it never does."""
+    depth = 0
+    for token in _STRING_OR_BRACKET.finditer(text, position):
+        mark = token.group()
+        if mark in ("[", "{"):
+            depth += 1
+        elif mark in ("]", "}"):
+            depth -= 1
+            if depth == 0:
+                return token.end()
+    return None

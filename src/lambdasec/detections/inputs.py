@@ -20,6 +20,8 @@ from lambdasec.fast_dataclass import dataclass
 
 GZIP_MAGIC = b"\x1f\x8b"
 SNIFF_BYTES = 1 << 16
+_INFLATE_CHUNK = 1 << 20
+SNIFF_LINES = 100  # lines of a JSON-lines file looked at for its first readable record
 # The version 2 default format, in order (https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html).
 FLOW_V2_FIELDS = ("version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol",
                   "packets", "bytes", "start", "end", "action", "log-status")
@@ -126,7 +128,7 @@ def _first_value(text: str, start: int) -> object:
     """The JSON value starting at ``start``, or None when it does not end within the sniffed bytes."""
     try:
         value, _ = json.JSONDecoder().raw_decode(text, start)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder goes
         return None
     return value
 
@@ -147,6 +149,11 @@ def _classify_json(path: str, text: str, compressed: bool) -> LogFile | Unreadab
         if opening:
             found = _kind_of(_first_value(text, opening.end())) or (kind, "", "")
             return LogFile(path, kind, "document", compressed, records_key=key, wrapper=found[1], flavour=found[2])
+    # JSON lines whose first line is broken (a truncated write): the first record among the next lines says.
+    for line in text.split("\n")[1:SNIFF_LINES]:
+        found = _kind_of(_first_value(line, 0)) if line.startswith("{") else None
+        if found is not None:
+            return LogFile(path, found[0], "lines", compressed, wrapper=found[1], flavour=found[2])
     return Unreadable(path, "JSON that is no CloudTrail, Route 53 Resolver or GuardDuty log")
 
 
@@ -166,23 +173,25 @@ def open_text(log: LogFile, limit: int) -> str:
     if os.path.getsize(log.path) > limit:
         raise ValueError(f"larger than {limit} bytes")
     data = Path(log.path).read_bytes()
-    if log.compressed:
-        data = _gunzip(data, limit)
-    return data.decode("utf-8", "replace")
+    return (_gunzip(data, limit) if log.compressed else data).decode("utf-8", "replace")
 
 
-def _gunzip(data: bytes, limit: int) -> bytes:
-    """Every gzip member of ``data`` (concatenated members are one stream), at most ``limit`` bytes."""
-    parts: list[bytes] = []
-    size = 0
+def _gunzip(data: bytes, limit: int) -> bytearray:
+    """Every gzip member of ``data`` (concatenated members are one stream), at most ``limit`` bytes, inflated in
+    chunks into one buffer: a bomb costs ``limit`` bytes of memory, not twice that (joined parts would)."""
+    out = bytearray()
     while data:
         inflater = zlib.decompressobj(wbits=31)
-        part = inflater.decompress(data, limit + 1 - size)
-        size += len(part)
-        if size > limit:
-            raise ValueError(f"larger than {limit} bytes once decompressed")
+        pending = data
+        while not inflater.eof:
+            chunk = inflater.decompress(pending, _INFLATE_CHUNK)
+            out += chunk
+            if len(out) > limit:
+                raise ValueError(f"larger than {limit} bytes once decompressed")
+            pending = inflater.unconsumed_tail
+            if not chunk and not pending:
+                break  # the input ends before the stream does
         if not inflater.eof:
             raise ValueError("truncated gzip data: the file ends before its compressed stream does")
-        parts.append(part)
         data = inflater.unused_data.lstrip(b"\x00")  # some writers pad with zeros after the last member
-    return b"".join(parts)
+    return out

@@ -75,15 +75,45 @@ def has_wildcard(pattern: str) -> bool:
     return _WILDCARD.search(pattern) is not None
 
 
-@functools.lru_cache(maxsize=4096)
-def _pattern(pattern: str) -> re.Pattern[str]:
-    regex = "".join(".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern.strip())
-    return re.compile(regex, re.IGNORECASE | re.DOTALL)
-
-
 def action_matches(pattern: str, action: str) -> bool:
-    """True when an IAM action pattern (``s3:Get*``, ``*``) covers a concrete action, case-insensitively."""
-    return _pattern(pattern).fullmatch(action.strip()) is not None
+    """True when an IAM action pattern (``s3:Get*``, ``*``) covers a concrete action, case-insensitively.
+
+    Matched without regular expressions: a policy may list thousands of distinct patterns, each met once or
+    twice, and compiling one regex per pattern (or thrashing a cache of them) costs far more than matching."""
+    return glob_matches(pattern.strip().lower(), action.strip().lower())
+
+
+def glob_matches(pattern: str, text: str) -> bool:
+    """``*`` (any run, empty too) and ``?`` (one character) over the whole text; the rest literal."""
+    parts = pattern.split("*")
+    if len(parts) == 1:
+        return len(text) == len(pattern) and _at(pattern, text, 0)
+    first, *middle, last = parts
+    if len(text) < len(first) + len(last) or not _at(first, text, 0) or not _at(last, text, len(text) - len(last)):
+        return False
+    position, end = len(first), len(text) - len(last)
+    for part in middle:  # leftmost placement of each part is always safe: the next "*" absorbs the rest
+        found = _find(part, text, position, end)
+        if found < 0:
+            return False
+        position = found + len(part)
+    return True
+
+
+def _at(part: str, text: str, start: int) -> bool:
+    if "?" not in part:
+        return text.startswith(part, start)
+    return start + len(part) <= len(text) and all(
+        want in ("?", got) for want, got in zip(part, text[start:start + len(part)], strict=True))
+
+
+def _find(part: str, text: str, start: int, end: int) -> int:
+    if "?" not in part:
+        return text.find(part, start, end)
+    for offset in range(start, end - len(part) + 1):
+        if _at(part, text, offset):
+            return offset
+    return -1
 
 
 def matches_every_action(pattern: str) -> bool:
@@ -221,8 +251,15 @@ def most_consequential(actions: Iterable[str], limit: int) -> list[str]:
     Within a level the shortest names first: they are the service's core actions (``s3:PutBucketPolicy``), the
     ones a reader recognises, before the long tail (``s3:AssociateAccessGrantsIdentityCenter``).
     """
-    ranked = sorted(actions, key=lambda action: (-_LEVEL_ORDER.index(_known_level(action)), len(action), action))
-    return ranked[:limit]
+    import heapq
+
+    # The k first of tens of thousands (a role allowed "ec2:*" and "s3:*"), each action's rank computed once.
+    return heapq.nsmallest(limit, actions, key=_rank)
+
+
+@functools.lru_cache(maxsize=32_768)  # about the catalogue's size: every action once, then reused per role
+def _rank(action: str) -> tuple[int, int, str]:
+    return -_LEVEL_ORDER.index(_known_level(action)), len(action), action
 
 
 def _known_level(action: str) -> AccessLevel:

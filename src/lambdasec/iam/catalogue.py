@@ -179,7 +179,8 @@ class Catalogue:
         found = self._expansions.get(key)
         if found is None:
             found = frozenset(self._matching(key))
-            if len(self._expansions) < 8192:  # a bound, in case a caller expands generated patterns
+            # Every pattern of the scan (several analyses expand each), within a bound against generated ones.
+            if len(self._expansions) < 262_144:
                 self._expansions[key] = found
         return found
 

@@ -262,10 +262,12 @@ def _read_policies(policies: Iterable[Policy], what: str = "") -> _Reading:
 def _expanded(known: Catalogue, patterns: Iterable[str], unknown: list[str] | None = None) -> frozenset[str]:
     """Canonical actions the patterns match; patterns matching none are added to ``unknown``."""
     matched: set[str] = set()
+    noted = set(unknown) if unknown is not None else set()  # a set: a policy may list thousands of patterns
     for pattern in patterns:
         found = known.expand(pattern)
-        if not found and unknown is not None and pattern not in unknown:
+        if not found and unknown is not None and pattern not in noted:
             unknown.append(pattern)
+            noted.add(pattern)
         matched |= found
     return frozenset(matched)
 

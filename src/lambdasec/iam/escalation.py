@@ -32,7 +32,7 @@ from __future__ import annotations
 import enum
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lambdasec.fast_dataclass import dataclass, field
 
@@ -631,12 +631,10 @@ class _Judge:
         return self._own_policy(requirement, resource)
 
     def _roles(self, requirement: Requirement, resource: str, *, assumable: bool) -> _Verdict:
-        from .principals import resource_covers, role_arn_resource
-
         if covers_every(resource, "iam", f"role/{UNKNOWN_NAME}"):
             return _Verdict(["every role"], specific=False)
         verdict = _Verdict()
-        covered = [r for r in self._roles_in_unit() if resource_covers(resource, r, "iam", role_arn_resource(r))]
+        covered: list[Role] = self._covered("roles", resource)
         for other in covered:
             if other is self.role:
                 continue
@@ -651,13 +649,10 @@ class _Judge:
         return verdict
 
     def _functions(self, requirement: Requirement, resource: str) -> _Verdict:
-        from .principals import function_arn_resource, resource_covers
-
         if covers_every(resource, "lambda", f"function:{UNKNOWN_NAME}"):
             return _Verdict(["every function"], specific=False)
         verdict = _Verdict()
-        covered = [fn for fn in self._functions_in_unit()
-                   if resource_covers(resource, fn, "lambda", function_arn_resource(fn))]
+        covered: list[Function] = self._covered("functions", resource)
         for fn in covered:
             fn_role = self.inventory.role_of(fn)
             if fn_role is self.role:
@@ -679,8 +674,7 @@ class _Judge:
             return _Verdict(["every role, this one included"], specific=False)
         if resource_covers(resource, self.role, "iam", role_arn_resource(self.role)):
             return _Verdict(["this role"], specific=False)
-        names_other = any(resource_covers(resource, r, "iam", role_arn_resource(r))
-                          for r in self._roles_in_unit() if r is not self.role)
+        names_other = any(r is not self.role for r in self._covered("roles", resource))
         if names_other or isinstance(self.role.name, str):
             return _Verdict()
         return _Verdict(unknown=[f"{requirement.action} on {resource}: this role's name is generated at "
@@ -696,6 +690,23 @@ class _Judge:
         if customer_managed and _has_wildcard(resource):
             return _Verdict(unknown=[f"{requirement.action} on {resource}, which may name a policy of this role"])
         return _Verdict()
+
+    def _covered(self, bucket: str, resource: str) -> list[Any]:
+        """The roles or functions of this role's unit that a grant's resource pattern covers. Kept for the scan:
+        roles share policies and so patterns, and matching each role's patterns against every role again grows
+        with the square of the account."""
+        from .principals import deployment_unit, function_arn_resource, resource_covers, role_arn_resource
+
+        memo: dict[tuple[str, str, str], list[Any]] = self.inventory.derived.setdefault("escalation-covered", {})
+        key = (bucket, deployment_unit(self.role), resource)
+        if key not in memo:
+            if bucket == "roles":
+                memo[key] = [r for r in self._roles_in_unit() if resource_covers(resource, r, "iam",
+                                                                                 role_arn_resource(r))]
+            else:
+                memo[key] = [fn for fn in self._functions_in_unit() if resource_covers(resource, fn, "lambda",
+                                                                                       function_arn_resource(fn))]
+        return memo[key]
 
     def _roles_in_unit(self) -> list[Role]:
         """Roles of the same template or Terraform module: unrelated projects scanned together are not one

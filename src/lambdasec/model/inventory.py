@@ -177,6 +177,9 @@ class Function(Resource):
     log_group: Value | None = None  # LoggingConfig.LogGroup when set
     version: str | None = None  # live functions: "$LATEST"
     code_sha256: str | None = None  # live functions: the deployed package's hash (base64, as Lambda gives it)
+    # Live functions: the parts a failed call left unknown ("details": GetFunction, "policy", "urls",
+    # "event-invoke-configs", "code-signing", "role"): the rules judging them say "not evaluated", not "clean".
+    unread: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -57,6 +57,10 @@ _GZIP_MAGIC: Final = b"\x1f\x8b"
 _SNIFF_BYTES: Final = 65536
 # 4 GiB of JSON is a few hundred thousand functions: a larger decompressed snapshot is refused.
 MAX_SNAPSHOT_BYTES: Final = 4 << 30
+# A snapshot is JSON of varied records that gzip shrinks some 10 to 20 times: past 64 MiB, output over 100 times
+# the compressed bytes read so far is a bomb, refused before it fills memory (the ratio of zip entries, too).
+_BOMB_RATIO: Final = 100
+_BOMB_FLOOR: Final = 64 << 20
 _MARKER: Final = re.compile(rb'"format"\s*:\s*"lambdasec-snapshot"')
 _INVENTORY_SKIPPED: Final = frozenset({"_index", "_role_users", "derived"})  # rebuilt, never saved
 _NONE_TYPE: Final = type(None)
@@ -352,6 +356,8 @@ def decode_inventory(body: Mapping[str, Any]) -> Inventory:
             continue
         value = _decode(hint, body[spec.name], f"inventory.{spec.name}")
         if spec.name in _BUCKETS:
+            if not isinstance(value, list):  # _decode lets a scalar through where the model has a list
+                raise _Malformed(f"inventory.{spec.name}: a list expected")
             bucket = getattr(inventory, spec.name)
             for obj in value:
                 inventory.add(bucket, obj)
@@ -506,11 +512,15 @@ def _gunzip(packed: bytes, name: str, limit: int = MAX_SNAPSHOT_BYTES) -> bytes:
     """Decompressed in bounded steps: a gzip bomb named like a snapshot is refused, not inflated into memory."""
     out = bytearray()
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(packed)) as unpacked:
+        source = io.BytesIO(packed)
+        with gzip.GzipFile(fileobj=source) as unpacked:
             while chunk := unpacked.read(1 << 20):
                 out += chunk
                 if len(out) > limit:
                     raise SnapshotError(f"{name}: decompresses to more than {limit >> 20} MiB (a gzip bomb?)")
+                if len(out) > _BOMB_FLOOR and len(out) > _BOMB_RATIO * source.tell():
+                    raise SnapshotError(f"{name}: decompresses to more than {_BOMB_RATIO} times its size "
+                                        "(a gzip bomb?)")
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise SnapshotError(f"{name}: not a valid gzip file: {exc}") from None
     return bytes(out)

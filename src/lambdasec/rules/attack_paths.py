@@ -9,8 +9,8 @@ IAM016 reads the per-function attack-path analysis (:mod:`lambdasec.analysis.att
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Final
 
 from lambdasec.fast_dataclass import dataclass
 
@@ -84,6 +84,18 @@ def read_capabilities(granted: EffectivePermissions, fn: Function, inventory: In
             if (grants := covering_grants(granted, action, fn, "lambda", target))]
 
 
+# What a principal must hold (one of the alternatives, each action of it on some resource) for a capability
+# function to find anything on any function.
+_NEEDED: dict[Capabilities, tuple[tuple[str, ...], ...]] = {
+    change_capabilities: (*((action,) for action in _CHANGE_ACTIONS), ("iam:PassRole", "lambda:CreateFunction")),
+    read_capabilities: tuple((action,) for action in _READ_ACTIONS),
+}
+
+
+def _may_hold(granted: EffectivePermissions, alternatives: tuple[tuple[str, ...], ...]) -> bool:
+    return any(all(granted.grants_for(action) for action in actions) for actions in alternatives)
+
+
 def who_else(inventory: Inventory, capabilities: Capabilities,
              functions: list[Function] | None = None) -> Iterator[Holder]:
     """(function, principal, what it may do) for every principal other than the function's own role."""
@@ -97,6 +109,11 @@ def who_else(inventory: Inventory, capabilities: Capabilities,
     # Administrators may change anything in the account: that is their role, not a grant singling out
     # Lambda, and IAM001 reports it for execution roles. Reporting them on every function would bury the rest.
     candidates = [p for p in candidates if not is_admin(granted[p.key])]
+    # A principal holding none of the actions a capability needs finds nothing on any function: skipped once
+    # here, not once per function (an account has thousands of roles and functions, few of them related).
+    needed = _NEEDED.get(capabilities)
+    if needed is not None:
+        candidates = [p for p in candidates if _may_hold(granted[p.key], needed)]
     in_unit: dict[str, list[Principal]] = {}  # in the order findings are reported
     for principal in candidates:
         in_unit.setdefault(deployment_unit(principal), []).append(principal)
@@ -185,19 +202,49 @@ def _describe(held: list[Capability], fn: Function, inventory: Inventory) -> str
     return listing(parts)
 
 
-def _effects(held: list[Capability]) -> str:
+def _effects(held: list[Capability], many: bool = False) -> str:
     labels = {c.label for c in held}
     effects = []
     if labels - {"lambda:AddPermission"}:
-        effects.append("run their own code with the function's execution role")
+        effects.append("run their own code with the functions' execution roles" if many else
+                       "run their own code with the function's execution role")
     if "lambda:AddPermission" in labels:
-        effects.append("let any principal they choose invoke the function")
+        effects.append(f"let any principal they choose invoke the function{'s' if many else ''}")
     return " and ".join(effects)
 
 
 # ---------------------------------------------------------------- IAM014
+# A principal whose grants reach this many functions the same way (a policy on "*") gets one finding naming them
+# all: 30 such principals in an account of 10,000 functions would otherwise be 300,000 findings.
+GROUP_AT: Final = 10
+
+
+def grouped(holders: Iterable[Holder]) -> Iterator[tuple[Principal, list[Capability], list[Function]]]:
+    """(principal, capabilities, functions): the functions a principal reaches through the very same grants,
+    together when there are :data:`GROUP_AT` or more of them, else one by one."""
+    groups: dict[tuple[str, tuple[tuple[str, tuple[Grant, ...]], ...]],
+                 tuple[Principal, list[Capability], list[Function]]] = {}
+    for fn, principal, held in holders:
+        key = (principal.key, tuple((capability.label, capability.grants) for capability in held))
+        groups.setdefault(key, (principal, held, []))[2].append(fn)
+    for principal, held, functions in groups.values():
+        if len(functions) >= GROUP_AT:
+            yield principal, held, functions
+        else:
+            yield from ((principal, held, [fn]) for fn in functions)
+
+
+def _many(functions: list[Function]) -> str:
+    names = [fn.id for fn in functions]
+    return f"{len(names)} functions ({listing(names[:5])}{f' and {len(names) - 5} more' if len(names) > 5 else ''})"
+
+
 def _check_modifiable(inventory: Inventory, context: Context) -> Iterator[Outcome]:
-    for fn, principal, held in who_else(inventory, change_capabilities):
+    for principal, held, functions in grouped(who_else(inventory, change_capabilities)):
+        if len(functions) > 1:
+            yield _modifiable_functions(inventory, principal, held, functions)
+            continue
+        fn = functions[0]
         grant = _first_grant(held)
         finding = FUNCTION_MODIFIABLE.finding(
             inventory, principal,
@@ -211,6 +258,37 @@ def _check_modifiable(inventory: Inventory, context: Context) -> Iterator[Outcom
             finding.severity = Severity.MEDIUM
             finding.evidence["deployment_service_role"] = True
         yield finding
+
+
+def _modifiable_functions(inventory: Inventory, principal: Principal, held: list[Capability],
+                          functions: list[Function]) -> Outcome:
+    labels = [c.label if c.label != PASS_AND_CREATE else "iam:PassRole on their execution roles with "
+              "lambda:CreateFunction (new code running as those roles)" for c in held]
+    finding = FUNCTION_MODIFIABLE.finding(
+        inventory, principal,
+        f"{_capitalized(shown_principal(principal, inventory))} can change {_many(functions)}: {listing(labels)} "
+        f"({_through(held)}): {_WHOEVER[kind_of(principal)]} can {_effects(held, many=True)}, outside the functions' "
+        "deployment pipeline.",
+        location=_first_grant(held).location, confidence=_confidence(FUNCTION_MODIFIABLE, held),
+        functions=functions, evidence=_group_evidence(functions, principal, held, inventory),
+        variant=_group_variant(held),
+    )
+    if _deployment_service_role(principal):
+        finding.severity = Severity.MEDIUM
+        finding.evidence["deployment_service_role"] = True
+    return finding
+
+
+def _group_evidence(functions: list[Function], principal: Principal, held: list[Capability],
+                    inventory: Inventory) -> dict[str, object]:
+    evidence = _evidence(functions[0], principal, held, inventory)
+    del evidence["function"]
+    return {**evidence, "function_count": len(functions)}
+
+
+def _group_variant(held: list[Capability]) -> str:
+    """Stable across scans: what is granted, and by which policies (not which functions: they come and go)."""
+    return "functions:" + ",".join(sorted({c.label for c in held})) + "|" + ",".join(_policies(held))
 
 
 # ---------------------------------------------------------------- IAM015
@@ -228,7 +306,11 @@ def secret_variables(fn: Function) -> list[str]:
 def _check_config_readable(inventory: Inventory, context: Context) -> Iterator[Outcome]:
     with_environment = [fn for fn in inventory.functions if fn.environment]  # else nothing worth reading
     secrets = {fn.key: secret_variables(fn) for fn in with_environment}
-    for fn, principal, held in who_else(inventory, read_capabilities, with_environment):
+    for principal, held, functions in grouped(who_else(inventory, read_capabilities, with_environment)):
+        if len(functions) > 1:
+            yield _readable_functions(inventory, principal, held, functions, secrets)
+            continue
+        fn = functions[0]
         found = secrets[fn.key]
         what = (f"the secrets in its environment variables {listing(found)}" if found else
                 f"its environment variables ({listing(sorted(fn.environment))}), none of which looks like a secret")
@@ -244,6 +326,25 @@ def _check_config_readable(inventory: Inventory, context: Context) -> Iterator[O
         if not found:
             finding.severity = Severity.LOW
         yield finding
+
+
+def _readable_functions(inventory: Inventory, principal: Principal, held: list[Capability],
+                        functions: list[Function], secrets: dict[str, list[str]]) -> Outcome:
+    with_secrets = [fn for fn in functions if secrets[fn.key]]
+    what = (f"the secrets in the environment variables of {len(with_secrets)} of them" if with_secrets else
+            "their environment variables, none of which looks like a secret")
+    finding = FUNCTION_CONFIG_READABLE.finding(
+        inventory, principal,
+        f"{_capitalized(shown_principal(principal, inventory))} can read the configuration of {_many(functions)} "
+        f"({', '.join(c.label for c in held)}, {_through(held)}) and with it {what}.",
+        location=_first_grant(held).location, confidence=_confidence(FUNCTION_CONFIG_READABLE, held),
+        functions=functions, variant=_group_variant(held),
+        evidence={**_group_evidence(functions, principal, held, inventory),
+                  "functions_with_secrets": len(with_secrets)},
+    )
+    if not with_secrets:
+        finding.severity = Severity.LOW
+    return finding
 
 
 # ---------------------------------------------------------------- IAM016
@@ -436,6 +537,7 @@ INTERNET_REACHABLE_PRIVILEGED = Rule(
         "buckets and secrets the function uses."
     ),
     check=_check_toxic_combination,
+    needs=("policy", "urls", "role"),
     snippets={
         "cloudformation": (
             "FunctionUrl:\n"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from lambdasec.fast_dataclass import dataclass, field
 
 from ..model.findings import CATEGORIES, Confidence, Finding, NotEvaluated, Severity
-from ..model.inventory import CoverageGap, Function, Inventory, Resource
+from ..model.inventory import CoverageGap, Function, Inventory, Resource, ScannedScope
 from ..model.location import Location
 
 
@@ -30,6 +30,34 @@ class Context:
 # such as a deployment package; the engine reports them once, and they make the scan incomplete).
 Outcome = Finding | NotEvaluated | CoverageGap
 Check = Callable[[Inventory, Context], Iterable[Outcome]]
+
+
+# What each name of ``Function.unread`` is, in a reason.
+UNREAD_PARTS: Final = {
+    "details": "configuration (GetFunction)", "policy": "resource policy", "urls": "function URLs",
+    "event-invoke-configs": "event-invoke configs", "code-signing": "code-signing config",
+    "role": "execution role",
+}
+
+
+def unlisted_function_scopes(inventory: Inventory, listed: set[tuple[str, str]] | None = None) -> list[ScannedScope]:
+    """The scanned accounts and regions where Lambda was not read completely and no function is known (``listed``:
+    the (account, region) pairs that have functions; computed when None): their functions could not be listed."""
+    if listed is None:
+        listed = set()
+        for fn in inventory.functions:
+            arn = fn.key.split(":")
+            if len(arn) > 4 and arn[0] == "arn":
+                listed.add((arn[4], arn[3]))
+    return [scope for scope in inventory.scopes
+            if "lambda" not in scope.complete and (scope.account, scope.region) not in listed]
+
+
+def not_found_where(resource: Resource) -> str:
+    """Where a thing a resource names was looked for and not found: the templates, or the scanned accounts."""
+    if resource.location.arn and not resource.location.file:
+        return "was not read in the scanned accounts (see the coverage gaps)"
+    return "is not defined in the scanned templates"
 
 
 @dataclass(frozen=True)
@@ -53,6 +81,9 @@ class Rule:
     # Runs in that forked process too although it reads only the inventory: a few rules that share no analysis
     # with the others (which would then be computed twice) move there so both halves take about as long.
     runs_apart: bool = False
+    # The parts of a live function the rule judges (``Function.unread`` names them): a function whose part
+    # could not be read is "not evaluated" by the rule, never silently clean.
+    needs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -61,7 +92,20 @@ class Rule:
             raise ValueError(f"{self.code}: titles name the problem, they do not start with 'Ensure'")
 
     def run(self, inventory: Inventory, context: Context) -> list[Outcome]:
-        return list(self.check(inventory, context))
+        outcomes = list(self.check(inventory, context))
+        if self.needs:
+            outcomes.extend(self._unread(inventory, outcomes))
+        return outcomes
+
+    def _unread(self, inventory: Inventory, outcomes: list[Outcome]) -> list[NotEvaluated]:
+        judged = {outcome.resource_id for outcome in outcomes if isinstance(outcome, NotEvaluated)}
+        missing = []
+        for fn in inventory.functions:
+            parts = [UNREAD_PARTS.get(part, part) for part in self.needs if part in fn.unread]
+            if parts and fn.id not in judged:
+                missing.append(self.not_evaluated(fn, f"its {' and '.join(parts)} could not be read (see the "
+                                                      "coverage gaps)"))
+        return missing
 
     def finding(
         self,

@@ -16,7 +16,7 @@ from lambdasec.fast_dataclass import dataclass
 from ..model.findings import Confidence, Severity
 from ..model.inventory import CodeSigningConfig, EcrRepository, EnvVar, Function, Inventory
 from ..model.values import ResourceRef, Unresolved, Value
-from .base import Context, Outcome, Rule
+from .base import Context, Outcome, Rule, not_found_where
 
 CATEGORY = "code-integrity"
 
@@ -174,7 +174,7 @@ def _check_code_signing_warn_only(inventory: Inventory, context: Context) -> Ite
             continue
         shown = ref.expression if isinstance(ref, Unresolved) else str(ref)
         yield CODE_SIGNING_WARN_ONLY.not_evaluated(
-            fn, f"code signing config {shown} is not defined in the scanned templates"
+            fn, f"code signing config {shown} {not_found_where(fn)}"
         )
 
 
@@ -418,6 +418,7 @@ CODE_SIGNING_MISSING = Rule(
         "code (ZipFile / InlineCode) cannot be signed: move it to a signed package."
     ),
     check=_check_code_signing_missing,
+    needs=("code-signing",),
     snippets={
         "cloudformation": (
             _SIGNING_CFN
@@ -465,6 +466,7 @@ CODE_SIGNING_WARN_ONLY = Rule(
         "would break."
     ),
     check=_check_code_signing_warn_only,
+    needs=("code-signing",),
     snippets={
         "cloudformation": (
             "CodeSigning:\n"
@@ -511,6 +513,7 @@ CODE_SIGNING_NO_PUBLISHERS = Rule(
         "and make sure every environment passes at least one."
     ),
     check=_check_code_signing_no_publishers,
+    needs=("code-signing",),
     snippets={
         "cloudformation": _SIGNING_CFN,
         "sam": _SIGNING_CFN,

@@ -36,9 +36,10 @@ class SharedPackage:
 def shared_packages(inventory: Inventory, context: Context, rule: Rule,
                     report_unavailable: bool = True) -> Iterator[Outcome | SharedPackage]:
     """Gaps and "not evaluated" outcomes (``rule``'s) of every package target, then each readable package once
-    with the targets reading it, the first of them the one findings are reported on. Code that is not available
-    (in S3, an image) is "not evaluated" only when ``report_unavailable``: one rule saying so per function is
-    enough (SEC003, the first thing to check in code, does)."""
+    with the targets reading it, the first of them the one findings are reported on, followed by its gaps (known
+    once it has been read). Code that is not available (in S3, an image) is "not evaluated" only when
+    ``report_unavailable``: one rule saying so per function is enough (SEC003, the first thing to check in code,
+    does)."""
     from ..analysis.packages import PackageError, limits_from_options, load_package, package_gaps, package_targets
 
     limits = limits_from_options(context.options)
@@ -46,8 +47,8 @@ def shared_packages(inventory: Inventory, context: Context, rule: Rule,
     shared: dict[int, SharedPackage] = {}
     for target in package_targets(inventory):
         package = load_package(target, inventory, roots, limits)
-        yield from package_gaps(target, package)
         if isinstance(package, PackageError):
+            yield from package_gaps(target, package)
             if report_unavailable:
                 yield rule.not_evaluated(target.owner, f"the code of {target.owner.id} is not available ({package})")
             continue
@@ -55,6 +56,10 @@ def shared_packages(inventory: Inventory, context: Context, rule: Rule,
     for entry in shared.values():
         entry.targets.sort(key=lambda t: (t.owner.location.file, t.owner.id, t.owner.key))
         yield entry
+        # Resumed once the rule has read the package: damage found while reading (a bad CRC only shows then) is
+        # in its gaps too.
+        for target in entry.targets:
+            yield from package_gaps(target, entry.package)
 
 
 def scanned(inventory: Inventory, package: Package, all_files: bool) -> CodeSecretsScan:

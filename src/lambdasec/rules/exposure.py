@@ -304,6 +304,7 @@ EXP001 = Rule(
         "public and that authenticate requests in code, such as webhooks that verify a signature."
     ),
     check=check_function_url_auth_none,
+    needs=("urls",),
     snippets={
         "cloudformation": (
             "FunctionUrl:\n"
@@ -357,6 +358,7 @@ EXP002 = Rule(
         "use. Remove the Cors block entirely when no browser calls the URL."
     ),
     check=check_function_url_cors_any_origin,
+    needs=("urls",),
     snippets={
         "cloudformation": (
             "FunctionUrl:\n"
@@ -423,6 +425,7 @@ EXP003 = Rule(
         "URL permission only for endpoints that are meant to be public and authenticate requests in code."
     ),
     check=check_resource_policy_public,
+    needs=("policy",),
     snippets={
         "cloudformation": (
             "InvokePermission:\n"
@@ -482,6 +485,7 @@ EXP004 = Rule(
         "id). SAM event sources add these conditions for you."
     ),
     check=check_service_permission_without_source,
+    needs=("policy",),
     snippets={
         "cloudformation": (
             "BucketInvokePermission:\n"
@@ -546,6 +550,7 @@ EXP005 = Rule(
         "assume, where the access is scoped, logged and easy to revoke."
     ),
     check=check_permission_non_invoke_action,
+    needs=("policy",),
     snippets={
         "cloudformation": (
             "InvokePermission:\n"
@@ -606,6 +611,7 @@ EXP006 = Rule(
         "on an alias, and list the account in the trusted_accounts option so that lambdasec accepts it."
     ),
     check=check_invoke_granted_to_other_account,
+    needs=("policy",),
     snippets={
         "cloudformation": (
             "PartnerInvokePermission:\n"

@@ -83,6 +83,7 @@ REQUIRED_TAGS = Rule(
         "condition on aws:RequestTag."
     ),
     check=_check_required_tags,
+    needs=("details",),
     snippets={
         "cloudformation": (
             "Tags:\n  - Key: owner\n    Value: payments\n  - Key: data-classification\n    Value: internal\n"

@@ -32,7 +32,7 @@ from ..iam.blast_radius import infrastructure_only
 from ..model.findings import Confidence, Severity
 from ..model.inventory import Inventory, Policy, PolicyDocument, PolicyStatement, Role
 from ..model.values import Unresolved, Value
-from .base import Context, Outcome, Rule
+from .base import Context, Outcome, Rule, not_found_where, unlisted_function_scopes
 
 CATEGORY = "identity"
 
@@ -576,9 +576,17 @@ ROLE_PASSROLE_ANY = Rule(
 
 # ---------------------------------------------------------------- IAM005
 def _check_shared_role(inventory: Inventory, context: Context) -> Iterator[Outcome]:
+    # Accounts where a region's functions could not be listed: a role may be shared with functions not seen.
+    unlisted: dict[str, list[str]] = {}
+    for scope in unlisted_function_scopes(inventory):
+        unlisted.setdefault(scope.account, []).append(scope.region)
     for role in inventory.roles:
         functions = inventory.functions_using_role(role)
         if len(functions) < 2:
+            account = role.key.split(":")[4] if role.key.startswith("arn:") and role.key.count(":") >= 5 else None
+            if account in unlisted:
+                yield ROLE_SHARED.not_evaluated(role, f"the functions of account {account} in "
+                                                      f"{', '.join(unlisted[account])} could not be listed")
             continue
         names = sorted(fn.id for fn in functions)
         message = (
@@ -771,7 +779,7 @@ def _check_cannot_write_logs(inventory: Inventory, context: Context) -> Iterator
     for fn in inventory.functions:
         if fn.role is not None and inventory.role_of(fn) is None:
             yield ROLE_CANNOT_WRITE_LOGS.not_evaluated(
-                fn, f"the execution role ({fn.role}) is not defined in the scanned templates"
+                fn, f"the execution role ({fn.role}) {not_found_where(fn)}"
             )
     for role in inventory.roles:
         functions = inventory.functions_using_role(role)

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from lambdasec.fast_dataclass import dataclass
 
-from ..model.findings import Confidence, Severity
+from ..model.findings import Confidence, Finding, Severity
 from ..model.inventory import (
     EcrRepository,
     Function,
@@ -28,7 +28,7 @@ from ..model.inventory import (
 )
 from ..model.location import Location
 from ..model.values import ResourceRef, Unresolved
-from .base import Context, Outcome, Rule
+from .base import Context, Outcome, Rule, unlisted_function_scopes
 from .code_integrity import ecr_repository_key
 from .observability import TRAIL_SNIPPETS
 
@@ -341,6 +341,20 @@ def _check_guardduty(inventory: Inventory, context: Context) -> Iterator[Outcome
             yield GUARDDUTY.not_evaluated(subject, missing)
             continue
         yield from _guardduty_outcome(inventory, subject, found, functions, f"account {account}, {region}")
+    listed = {(account, region) for _, account, region in regions}
+    for scope in unlisted_function_scopes(inventory, listed):
+        # Whether functions run there is not known: what would be a finding there cannot be judged.
+        found = sorted(detectors.get((scope.account, scope.region), []), key=lambda d: d.key)
+        subject = found[0] if found else _region_detector(_partition(scope.region), scope.account, scope.region)
+        reason = f"the functions of account {scope.account} in {scope.region} could not be listed"
+        if _missing_service(scopes, scope.account, scope.region, "guardduty") is not None or any(
+                isinstance(outcome, Finding)
+                for outcome in _guardduty_outcome(inventory, subject, found, [], "")):
+            yield GUARDDUTY.not_evaluated(subject, f"{reason} (see the coverage gaps)")
+
+
+def _partition(region: str) -> str:
+    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
 
 
 def _region_detector(partition: str, account: str, region: str) -> Resource:

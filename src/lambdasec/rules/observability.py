@@ -86,19 +86,33 @@ TRACING = Rule(
 
 
 # ---------------------------------------------------------------- OBS002
-def _logs_to(fn: Function, group: LogGroup) -> bool:
-    """Best effort: the function writes to the group (LoggingConfig, or the default /aws/lambda/<name>)."""
+def _writers(fn: Function) -> list[tuple[str, str]]:
+    """Best effort, what a group must match for ``fn`` to write to it (among :func:`_log_group_keys`): the group
+    its LoggingConfig names, else the default ``/aws/lambda/<name>``; a ``!Sub /aws/lambda/${Function}`` name stays
+    unresolved but names the function by its logical id."""
+    if isinstance(fn.log_group, ResourceRef):
+        return [("key", fn.log_group.key)]
     if fn.log_group is not None:
-        if isinstance(fn.log_group, ResourceRef):
-            return fn.log_group.key == group.key
-        return isinstance(fn.log_group, str) and fn.log_group == group.name
+        return [("name", fn.log_group)] if isinstance(fn.log_group, str) else []
+    default = [("name", f"/aws/lambda/{fn.name}")] if isinstance(fn.name, str) else []
+    return [*default, ("expression", f"/aws/lambda/${{{fn.id}}}")]
+
+
+def _log_group_keys(group: LogGroup) -> list[tuple[str, str]]:
     if isinstance(group.name, str):
-        return isinstance(fn.name, str) and group.name == f"/aws/lambda/{fn.name}"
-    # `!Sub /aws/lambda/${Function}` stays unresolved but names the function by its logical id.
-    return isinstance(group.name, Unresolved) and group.name.expression == f"/aws/lambda/${{{fn.id}}}"
+        return [("key", group.key), ("name", group.name)]
+    if isinstance(group.name, Unresolved):
+        return [("key", group.key), ("expression", group.name.expression)]
+    return [("key", group.key)]
 
 
 def _check_retention(inventory: Inventory, context: Context) -> Iterator[Outcome]:
+    # Functions by the groups they write to, built once: a live account has a log group per function, and
+    # looking through every function for every group grows with the square of the account.
+    writers: dict[tuple[str, str], list[int]] = {}
+    for index, fn in enumerate(inventory.functions):
+        for key in _writers(fn):
+            writers.setdefault(key, []).append(index)
     for group in inventory.log_groups:
         retention = group.retention_days
         if isinstance(retention, Unresolved) and retention.may_be_absent:
@@ -108,7 +122,8 @@ def _check_retention(inventory: Inventory, context: Context) -> Iterator[Outcome
             name = group.name if isinstance(group.name, str) else group.id
             yield RETENTION.finding(
                 inventory, group, f"Log group {name} has no RetentionInDays: its events are kept forever",
-                functions=[fn for fn in inventory.functions if _logs_to(fn, group)])
+                functions=[inventory.functions[index] for index in sorted(
+                    {index for key in _log_group_keys(group) for index in writers.get(key, [])})])
 
 
 RETENTION = Rule(

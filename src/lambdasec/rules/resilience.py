@@ -78,6 +78,7 @@ FAILURE_DESTINATION = Rule(
         "bus or S3 bucket, or a `DeadLetterConfig` queue or topic, and alarm on messages arriving there."
     ),
     check=_check_failure_destination,
+    needs=("policy", "event-invoke-configs"),
     snippets={
         "cloudformation": (
             "FunctionInvokeConfig:\n"
@@ -155,6 +156,7 @@ RESERVED_CONCURRENCY = Rule(
         "stop a function in an emergency."
     ),
     check=_check_reserved_concurrency,
+    needs=("details",),
     snippets={
         "cloudformation": (
             "Function:\n"

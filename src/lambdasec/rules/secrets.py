@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..analysis.secrets import SecretMatch, describe, detect, is_non_secret_value, redact
+from ..analysis.secrets import SecretMatch, describe, detect, detect_in_expression, is_non_secret_value, redact
 from ..model.findings import Confidence, Severity
 from ..model.inventory import Function, Inventory, Parameter, RedactedSecret
-from ..model.values import literal
+from ..model.values import Unresolved, literal
 from .base import Context, Outcome, Rule
 
 
@@ -20,6 +20,8 @@ def _check_env_plaintext_secret(inventory: Inventory, context: Context) -> Itera
             value = literal(var.value)
             if var.secret is not None:  # read from a snapshot, which keeps the verdict, not the value
                 match: SecretMatch | None = _kept(var.secret)
+            elif isinstance(var.value, Unresolved):  # the literal parts of a partly known value may hold one
+                match = detect_in_expression(var.value.expression)
             else:
                 match = detect(var.name, value) if value is not None else None
             if match is None:

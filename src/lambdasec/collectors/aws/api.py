@@ -45,6 +45,7 @@ _THROTTLED: Final = frozenset({
 
 
 _TAGS: Final = re.compile(r"<[^>]*>")
+_GLOBAL_SERVICES: Final = frozenset({"iam", "sts", "organizations"})
 
 
 def is_read_operation(service: str, operation: str) -> bool:
@@ -126,6 +127,71 @@ class RateLimiter:
             self._sleep(start - now)
 
 
+class _Down:
+    def __init__(self) -> None:
+        self.failures: dict[str, str] = {}  # "service:Operation" -> why it could not connect
+        self.services: set[str] = set()
+        self.calls = 0
+
+    @property
+    def first(self) -> str:
+        """One failure, the same whatever order the threads failed in."""
+        api = min(self.failures)
+        return f"{api}: {self.failures[api]}"
+
+
+class Reachability:
+    """Endpoints that could not be connected to, per account and region, shared by every task of a scan.
+
+    Once a connection to an endpoint fails (after botocore's retries), the later calls to it fail at once instead
+    of each waiting out its own timeouts and retries, and they all become one gap: a dead region costs one
+    connection failure per endpoint, not one per call, and reads as one blind spot. A region no call reached at
+    all is one gap; otherwise each dead endpoint is one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._down: dict[tuple[str, str, str], _Down] = {}
+        self._reached: set[tuple[str, str]] = set()
+
+    def is_down(self, scope: Scope, host: str) -> bool:
+        with self._lock:
+            return (scope.account, scope.region, host) in self._down
+
+    def failed(self, scope: Scope, host: str, service: str, operation: str, detail: str | None) -> None:
+        """A call could not connect (``detail``: why), or was not made because an earlier one could not (None)."""
+        with self._lock:
+            down = self._down.setdefault((scope.account, scope.region, host), _Down())
+            if detail is not None:
+                down.failures.setdefault(f"{service}:{operation}", detail)
+            down.services.add(service)
+            down.calls += 1
+
+    def reached(self, scope: Scope) -> None:
+        with self._lock:
+            self._reached.add((scope.account, scope.region))
+
+    def gaps(self) -> list[CoverageGap]:
+        with self._lock:
+            by_region: dict[tuple[str, str], list[_Down]] = {}
+            for (account, region, _), down in sorted(self._down.items()):
+                by_region.setdefault((account, region), []).append(down)
+            reached = set(self._reached)
+        gaps = []
+        for (account, region), downs in by_region.items():
+            where = Location(region=region)
+            if (account, region) not in reached:
+                services = sorted(set().union(*(down.services for down in downs)))
+                calls = sum(down.calls for down in downs)
+                gaps.append(CoverageGap("unreachable", (
+                    f"account {account}, region {region}: unreachable, nothing read ({downs[0].first}); "
+                    f"{calls} call(s) to {', '.join(services)} failed or were not made")[:400], where))
+                continue
+            gaps.extend(CoverageGap("unreachable", (
+                f"account {account}, region {region}, {down.first}; {down.calls} call(s) to "
+                f"{', '.join(sorted(down.services))} failed or were not made")[:400], where) for down in downs)
+        return gaps
+
+
 @dataclass
 class ApiSettings:
     max_attempts: int = 8  # retries after the first attempt (botocore's adaptive mode backs off and slows down)
@@ -137,12 +203,15 @@ class ApiSettings:
 
 class Api:
     def __init__(self, scope: Scope, stats: CallStats | None = None, limiter: RateLimiter | None = None,
-                 settings: ApiSettings | None = None) -> None:
+                 settings: ApiSettings | None = None, reachability: Reachability | None = None) -> None:
         self.scope = scope
         self.stats = stats if stats is not None else CallStats()
         self.limiter = limiter if limiter is not None else RateLimiter()
         self.settings = settings if settings is not None else ApiSettings()
-        self.gaps: list[CoverageGap] = []
+        # Without one (a lone Api), a connection failure is a gap of its own, like any failed call.
+        self.reachability = reachability
+        # (kind, service, operation) -> [first detail, calls]: a call refused for every function is one gap.
+        self._gaps: dict[tuple[str, str, str], list[Any]] = {}
         self._clients: dict[str, Any] = {}
         self._failed: set[str] = set()
         self._lock = threading.RLock()  # _client records a gap while holding it
@@ -155,13 +224,14 @@ class Api:
 
         _refuse_writes(service, operation)
         client = self._client(service)
-        if client is None:
+        if client is None or self._endpoint_down(client, service, operation):
             return None
         method = getattr(client, xform_name(operation))
         try:
             response: dict[str, Any] = self._send(service, operation, lambda: method(**params))
         except Exception as exc:  # noqa: BLE001  # every failure becomes a gap, whatever botocore raised
-            return self._failure(service, operation, exc, absent)
+            return self._failure(service, operation, exc, absent, client)
+        self._reached(service)
         response.pop("ResponseMetadata", None)
         return response
 
@@ -172,7 +242,7 @@ class Api:
 
         _refuse_writes(service, operation)
         client = self._client(service)
-        if client is None:
+        if client is None or self._endpoint_down(client, service, operation):
             return None
         name = xform_name(operation)
         items: list[Any] = []
@@ -183,8 +253,9 @@ class Api:
             else:
                 items.extend(self._send(service, operation, lambda: getattr(client, name)(**params)).get(key, []))
         except Exception as exc:  # noqa: BLE001
-            failed = self._failure(service, operation, exc, absent)
+            failed = self._failure(service, operation, exc, absent, client)
             return [] if failed == {} else None
+        self._reached(service)
         return items
 
     def incomplete(self, service: str, operation: str, detail: str, kind: str = "truncated") -> None:
@@ -195,6 +266,17 @@ class Api:
         """The AWS services this Api made a client for (every service a collector called)."""
         with self._lock:
             return list(self._clients)
+
+    @property
+    def gaps(self) -> list[CoverageGap]:
+        """One gap per kind of failure of each API in this scope, however many calls it cost."""
+        scope = self.scope
+        with self._lock:
+            return [CoverageGap(kind, (
+                f"account {scope.account}, region {scope.region}, {service}:{operation}: {detail}"
+                + (f" ({calls} calls)" if calls > 1 else ""))[:400],
+                Location(arn=f"arn:aws:{service}:{scope.region}:{scope.account}", region=scope.region))
+                for (kind, service, operation), (detail, calls) in self._gaps.items()]
 
     def ok(self, service: str) -> bool:
         """False once a call of the service failed in this scope (what was read of it is incomplete)."""
@@ -242,26 +324,64 @@ class Api:
             client: Any = self._clients[service]
             return client
 
-    def _failure(self, service: str, operation: str, exc: Exception, absent: tuple[str, ...]) -> dict[str, Any] | None:
+    def _failure(self, service: str, operation: str, exc: Exception, absent: tuple[str, ...],
+                 client: Any = None) -> dict[str, Any] | None:
         code, message = _error_code(exc)
         if code in absent:
+            self._reached(service)  # an answer, although an error
             return {}
         self.stats.failed(service, operation)
-        self._record(service, operation, _gap_kind(code, exc), f"{code}: {message}" if code else message)
+        detail = f"{code}: {message}" if code else message
+        if self.reachability is not None and _cannot_connect(exc):
+            with self._lock:
+                self._failed.add(service)
+            self.reachability.failed(self.scope, _host(client, exc), service, operation, detail)
+            return None
+        if code:
+            self._reached(service)
+        self._record(service, operation, _gap_kind(code, exc), detail)
         return None
 
-    def _record(self, service: str, operation: str, kind: str, detail: str) -> None:
-        scope = self.scope
+    def _endpoint_down(self, client: Any, service: str, operation: str) -> bool:
+        """Not called: an earlier call could not connect to this endpoint (counted in that endpoint's gap)."""
+        if self.reachability is None or not self.reachability.is_down(self.scope, _host(client)):
+            return False
         with self._lock:
             self._failed.add(service)
-            self.gaps.append(CoverageGap(
-                kind, f"account {scope.account}, region {scope.region}, {service}:{operation}: {detail}"[:400],
-                Location(arn=f"arn:aws:{service}:{scope.region}:{scope.account}", region=scope.region)))
+        self.reachability.failed(self.scope, _host(client), service, operation, None)
+        return True
+
+    def _reached(self, service: str) -> None:
+        # A global service (IAM, STS) answering says nothing of the region's own endpoints.
+        if self.reachability is not None and service not in _GLOBAL_SERVICES:
+            self.reachability.reached(self.scope)
+
+    def _record(self, service: str, operation: str, kind: str, detail: str) -> None:
+        with self._lock:
+            self._failed.add(service)
+            recorded = self._gaps.setdefault((kind, service, operation), [detail, 0])
+            recorded[1] += 1
 
 
 def _refuse_writes(service: str, operation: str) -> None:
     if not is_read_operation(service, operation):
         raise PermissionError(f"lambdasec never calls {service}:{operation} (not a read operation)")
+
+
+def _cannot_connect(exc: Exception) -> bool:
+    """No connection to the endpoint at all (refused, DNS, connect timeout, proxy): not a slow or failed answer."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+
+    return isinstance(exc, BotoConnectionError)
+
+
+def _host(client: Any, exc: Exception | None = None) -> str:
+    """The endpoint a client calls, or the one a connection failure names (where it really tried to connect)."""
+    from urllib.parse import urlsplit
+
+    tried = getattr(exc, "kwargs", {}).get("endpoint_url") if exc is not None else None
+    url = tried or getattr(getattr(client, "meta", None), "endpoint_url", "")
+    return urlsplit(str(url or "")).netloc
 
 
 def _error_code(exc: Exception) -> tuple[str, str]:

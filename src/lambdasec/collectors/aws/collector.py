@@ -28,7 +28,7 @@ from ...model.inventory import _BUCKETS, CoverageGap, Inventory, ScannedScope
 from ...model.location import Location
 from ...model.values import ResourceRef
 from ...progress import SILENT, Progress
-from .api import Api, ApiSettings, CallStats, RateLimiter, Scope
+from .api import Api, ApiSettings, CallStats, RateLimiter, Reachability, Scope
 from .session import LiveOptions, SessionFactory, Target, targets
 
 _log = logging.getLogger(__name__)
@@ -101,12 +101,13 @@ def collect_live(options: LiveOptions, *, session_factory: SessionFactory | None
     inventory.coverage_gaps.extend(work.gaps)
     tasks = [(target, name) for target in work.targets for name in chosen
              if name not in GLOBAL_SERVICES or target.iam]
+    reachability = Reachability()
 
     def run(task: tuple[Target, str]) -> _Result:
         target, name = task
         try:
             return _run_task(target, name, chosen[name], known.get(name, frozenset()), options, stats, limiter,
-                             settings)
+                             settings, reachability)
         finally:
             progress.advance()
 
@@ -121,7 +122,9 @@ def collect_live(options: LiveOptions, *, session_factory: SessionFactory | None
 
     progress.finish()
     _merge(inventory, results, work.targets)
+    inventory.coverage_gaps.extend(reachability.gaps())
     inventory.own_accounts |= {target.account for target in work.targets}
+    _mark_unread_roles(inventory)
     link_pass(inventory)
     sort_buckets(inventory)
     return inventory
@@ -139,8 +142,10 @@ def _known_services(chosen: Mapping[str, ServiceCollector]) -> dict[str, frozens
 
 
 def _run_task(target: Target, name: str, collect: ServiceCollector, known: frozenset[str], options: LiveOptions,
-              stats: CallStats, limiter: RateLimiter, settings: ApiSettings) -> _Result:
-    api = Api(Scope(target.account, target.region, target.session, options.endpoint_url), stats, limiter, settings)
+              stats: CallStats, limiter: RateLimiter, settings: ApiSettings,
+              reachability: Reachability | None = None) -> _Result:
+    api = Api(Scope(target.account, target.region, target.session, options.endpoint_url), stats, limiter, settings,
+              reachability)
     fragment = Inventory()
     result = _Result(target, name, fragment)
     try:
@@ -190,6 +195,18 @@ def _merge(inventory: Inventory, results: list[_Result], scanned: list[Target]) 
     inventory.scopes.extend(
         ScannedScope(account, region, sorted(complete[(account, region)] - failed.get((account, region), set())))
         for account, region in sorted(complete))
+
+
+def _mark_unread_roles(inventory: Inventory) -> None:
+    """A function whose execution role IAM could not give (its account's IAM read failed): "role" unread."""
+    complete = {(scope.account, scope.region): scope.complete for scope in inventory.scopes}
+    for fn in inventory.functions:
+        role = fn.role
+        if not isinstance(role, ResourceRef) or inventory.get(role.key) is not None:
+            continue
+        arn = fn.key.split(":")
+        if len(arn) > 4 and "iam" not in complete.get((arn[4], arn[3]), ()):
+            fn.unread.append("role")
 
 
 # ---------------------------------------------------------------- link pass

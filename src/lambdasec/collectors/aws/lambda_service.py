@@ -71,6 +71,7 @@ import base64
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
 import urllib.parse
 import urllib.request
@@ -199,6 +200,7 @@ class _Collector:
         fn.dead_letter_target = _text(dlq.get("TargetArn")) if isinstance(dlq, Mapping) else None
         if isinstance(signing, Unresolved):
             fn.code_signing_config = signing
+            fn.unread.append("code-signing")
         elif arn in signing:
             fn.code_signing_config = ResourceRef(signing[arn], "CodeSigningConfigArn")
         fn.role = ResourceRef(config["Role"], "Arn") if isinstance(config.get("Role"), str) else None
@@ -209,6 +211,7 @@ class _Collector:
         if details is None:  # GetFunction failed (a gap): what only it tells stays unknown
             fn.reserved_concurrency = Unresolved("ReservedConcurrentExecutions", "GetFunction failed")
             fn.tags_unknown = Unresolved("Tags", "GetFunction failed")
+            fn.unread.append("details")
             fn.code = CodeLocation("live", arn)
         else:
             concurrency = details.get("Concurrency")
@@ -219,11 +222,15 @@ class _Collector:
             fn.code = self._code(arn, fn, details.get("Code"))
         self.inventory.add(self.inventory.functions, fn)
         async_invokers = self._policy(arn)
+        if async_invokers is None:
+            fn.unread.append("policy")
         # Always listed, although only a statement of the policy can open a URL to anyone: a URL on an alias is
         # opened by the alias's own policy, which is not read (one more call per alias).
-        self._urls(arn)
-        if async_invokers is None or async_invokers or fn.dead_letter_target is not None:
-            self._event_invoke_configs(arn)
+        if not self._urls(arn):
+            fn.unread.append("urls")
+        if (async_invokers is None or async_invokers or fn.dead_letter_target is not None) \
+                and not self._event_invoke_configs(arn):
+            fn.unread.append("event-invoke-configs")
         return fn
 
     def _environment(self, arn: str, node: Any) -> dict[str, EnvVar]:
@@ -301,7 +308,8 @@ class _Collector:
         return kinds
 
     # ------------------------------------------------------------ function URLs, event-invoke configs
-    def _urls(self, fn_arn: str) -> None:
+    def _urls(self, fn_arn: str) -> bool:
+        """Add the function's URLs; False when they could not be listed."""
         configs = self.api.pages("lambda", "ListFunctionUrlConfigs", "FunctionUrlConfigs", absent=_ABSENT,
                                  FunctionName=fn_arn)
         for config in configs or []:
@@ -315,8 +323,10 @@ class _Collector:
             if isinstance(cors, Mapping) and "AllowOrigins" in cors:
                 url.cors_allow_origins = [str(origin) for origin in cors.get("AllowOrigins") or []]
             self.inventory.add(self.inventory.function_urls, url)
+        return configs is not None
 
-    def _event_invoke_configs(self, fn_arn: str) -> None:
+    def _event_invoke_configs(self, fn_arn: str) -> bool:
+        """Add the function's event-invoke configs; False when they could not be listed."""
         configs = self.api.pages("lambda", "ListFunctionEventInvokeConfigs", "FunctionEventInvokeConfigs",
                                  absent=_ABSENT, FunctionName=fn_arn)
         for item in configs or []:
@@ -334,6 +344,7 @@ class _Collector:
             retries = item.get("MaximumRetryAttempts")
             config.maximum_retry_attempts = retries if isinstance(retries, int) else None
             self.inventory.add(self.inventory.event_invoke_configs, config)
+        return configs is not None
 
     # ------------------------------------------------------------ event source mappings
     def _event_source_mappings(self) -> None:
@@ -440,16 +451,28 @@ class _Collector:
         if not self.code_dir:
             self._gap("download-failed", f"{what} was not downloaded: no code directory was given", arn)
             return None
-        target = os.path.join(self.code_dir, hashlib.sha256(arn.encode()).hexdigest() + ".zip")
+        # Named after the ARN in the code directory (the scan's root for code): findings in the code name
+        # `<account>/<region>/function/<name>.zip`, the same in every scan, not a temporary name.
+        target = os.path.join(self.code_dir, download_name(arn))
         try:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
             download(url, target, self.max_bytes, sha256)
-        except DownloadError as exc:
+        except (DownloadError, OSError) as exc:
             self._gap("download-failed", f"{what} could not be downloaded: {exc}", arn)
             return None
         return target
 
 
 # ---------------------------------------------------------------- downloads
+def download_name(arn: str) -> str:
+    """``arn:aws:lambda:us-east-1:123456789012:function:f`` -> ``123456789012/us-east-1/function/f.zip`` (layer
+    versions: ``.../layer/<name>/<version>.zip``); anything unsafe in a path becomes ``_``."""
+    parts = arn.split(":")
+    names = [parts[4], parts[3], *parts[5:]] if len(parts) > 5 else [hashlib.sha256(arn.encode()).hexdigest()]
+    safe = [re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip(".") or "_" for name in names]
+    return "/".join(safe) + ".zip"
+
+
 class DownloadError(Exception):
     """A package that could not be fetched completely and intact."""
 

@@ -94,7 +94,10 @@ def collect_file(path: Path, root: Path, options: CollectOptions) -> Inventory |
             return None
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
-        return None if not looks_like_template(path.read_bytes()[:65536].decode("utf-8", "replace")) else _gap(
+        head = path.read_bytes()[:65536]
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")) and looks_like_template(head.decode("utf-16", "replace")):
+            return _gap(inventory, "parse-error", "file is UTF-16, not UTF-8", where)
+        return None if not looks_like_template(head.decode("utf-8", "replace")) else _gap(
             inventory, "parse-error", "file is not valid UTF-8", where)
     except OSError as exc:
         return _gap(inventory, "read-error", f"cannot read file: {exc.strerror}", where)
@@ -107,7 +110,8 @@ def collect_file(path: Path, root: Path, options: CollectOptions) -> Inventory |
     if not is_template(document):
         if isinstance(document, Mapping) and "AWSTemplateFormatVersion" in document:
             return _gap(inventory, "parse-error", "template has no valid Resources section", where)
-        return None
+        wrapped = _wrapped_template(document)
+        return _gap(inventory, "parse-error", wrapped, where) if wrapped else None
     try:
         TemplateCollector(rel, root, path, text, document, options, inventory).collect()
     except RecursionError:
@@ -116,6 +120,15 @@ def collect_file(path: Path, root: Path, options: CollectOptions) -> Inventory |
         partial = Inventory(coverage_gaps=inventory.coverage_gaps)
         return _gap(partial, "internal-error", f"could not read template: {type(exc).__name__}: {exc}"[:300], where)
     return inventory
+
+
+def _wrapped_template(document: Any) -> str | None:
+    """A template inside a list, or encoded twice (a string holding it): not read, but not silently skipped."""
+    if isinstance(document, str) and looks_like_template(document):
+        return "the document is a string holding a template (encoded twice?), not a template"
+    if isinstance(document, list) and any(is_template(item) for item in document):
+        return "the document is a list holding a template, not a template"
+    return None
 
 
 def _gap(inventory: Inventory, kind: str, message: str, where: Location) -> Inventory:
@@ -210,6 +223,7 @@ class TemplateCollector:
         for route in apis.collect_routes(self):
             self.inventory.add(self.inventory.api_routes, route)
         self._check_cycles()
+        self._check_shape()
 
     def _properties(self, logical_id: str, resource: Mapping[str, Any]) -> Mapping[str, Any]:
         condition = resource.get("Condition")
@@ -805,6 +819,64 @@ class TemplateCollector:
                 self._gap("invalid-template", "circular dependency: " + " -> ".join(cycle),
                           self.locator.resource(cycle[0]))
                 return
+
+    def _check_shape(self) -> None:
+        """What CloudFormation would reject, or would read from elsewhere, is a gap rather than silently skipped."""
+        for section in ("Parameters", "Mappings", "Conditions", "Outputs"):
+            if section in self.source and not isinstance(self.source[section], Mapping):
+                self._gap("invalid-template", f"the {section} section is not a mapping",
+                          Location(self.rel, _key_line(self.source, section)))
+        for logical_id, resource in self.resources.items():
+            if isinstance(resource, Mapping) and not isinstance(resource.get("Type"), str):
+                self._gap("invalid-template", f"resource {logical_id} has no Type name",
+                          self.locator.resource(logical_id))
+        conditions = _mapping(self.source.get("Conditions"))
+        graph = {name: _named_conditions(node) for name, node in conditions.items()}
+        state: dict[str, int] = {}
+        for start in graph:
+            cycle = _find_cycle(start, graph, state)
+            if cycle:
+                self._gap("invalid-template", "circular condition: " + " -> ".join(cycle),
+                          Location(self.rel, _key_line(conditions, cycle[0])))
+                break
+        if "AWS::Include" in self.text:
+            for location in _includes(self.source):
+                self._gap("unsupported", f"AWS::Include of {location} is not read: what it adds is not scanned",
+                          Location(self.rel))
+
+
+def _named_conditions(node: Any) -> set[str]:
+    """The conditions a condition's expression names (``{"Condition": name}``)."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key == "Condition" and isinstance(value, str):
+                    found.add(value)
+                else:
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def _includes(node: Any) -> list[str]:
+    """The locations of the ``AWS::Include`` transforms anywhere in the template, in order."""
+    found: list[str] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("Name") == "AWS::Include":
+                parameters = item.get("Parameters")
+                location = parameters.get("Location") if isinstance(parameters, Mapping) else None
+                found.append(str(location) if isinstance(location, str) else "an unknown location")
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+    return found
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

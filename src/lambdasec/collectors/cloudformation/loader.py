@@ -20,6 +20,10 @@ import yaml
 MAX_EXPANDED_NODES = 2_000_000  # an honest template has far fewer nodes than this, even after aliases
 MAX_FLOW_DEPTH = 500  # libyaml recurses in C on nested [ and {: a hostile file could overflow the C stack
 _BRACKETS_ONLY = str.maketrans({c: None for c in map(chr, range(0x80)) if c not in "[]{}"})
+# Block nesting costs at least one column per level (indentation, or "- - - x"), and libyaml's composer recurses
+# in C on it too (a line of 30,000 "- " crashes the interpreter): such a line start is refused.
+MAX_BLOCK_PREFIX = 2000
+_DEEP_BLOCK = re.compile(r"^[ \t?:-]{" + str(MAX_BLOCK_PREFIX) + "}", re.MULTILINE)
 
 
 class TemplateError(Exception):
@@ -180,6 +184,8 @@ def _check_flow_depth(text: str) -> None:
 
 def load_yaml(text: str) -> Any:
     _check_flow_depth(text)
+    if _DEEP_BLOCK.search(text):
+        raise TemplateError(f"document is indented or nested more than {MAX_BLOCK_PREFIX} columns deep")
     loader = _TemplateLoader(text)
     try:
         node = loader.get_single_node()
@@ -204,6 +210,17 @@ def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
+def _key_end(source: str, value_start: int) -> int:
+    """Offset of the closing quote of the key whose value starts at ``value_start`` (a JSON string holds no raw
+    line break, so its line is the key's)."""
+    position = value_start - 1
+    for _ in range(2):  # back over the blanks before the value, the colon, the blanks before the colon
+        while source[position] in " \t\r\n":
+            position -= 1
+        position -= 1
+    return position + 1
+
+
 def load_json(text: str) -> Any:
     """JSON with line numbers: a pure-Python decoder that records where each object and key starts."""
 
@@ -211,15 +228,18 @@ def load_json(text: str) -> Any:
         state: tuple[str, int], strict: bool, scan_once: Any, _hook: Any, _pairs_hook: Any, memo: Any = None
     ) -> tuple[Any, int]:
         source, end = state
-        pairs, new_end = _json_decoder.JSONObject(state, strict, scan_once, None, lambda p: p, memo)
+        value_starts: list[int] = []  # JSONObject scans each value of this object (not nested ones) through this
+
+        def scan_value(text: str, index: int) -> Any:
+            value_starts.append(index)
+            return scan_once(text, index)
+
+        pairs, new_end = _json_decoder.JSONObject(state, strict, scan_value, None, lambda p: p, memo)
         result = LineDict()
         result.line = _line_of(source, end - 1)
-        cursor = end
-        for key, value in pairs:
-            match = re.compile(r'"' + re.escape(json.dumps(key)[1:-1]) + r'"\s*:').search(source, cursor, new_end)
-            if match:
-                result.key_lines[key] = _line_of(source, match.start())
-                cursor = match.end()
+        for (key, value), start in zip(pairs, value_starts, strict=True):
+            # A key ends just before its value: searching for its text could hit the same key in a nested object.
+            result.key_lines[key] = _line_of(source, _key_end(source, start))
             result[key] = value
         return result, new_end
 
@@ -246,13 +266,15 @@ def load_template_text(text: str, *, is_json: bool) -> Any:
     where YAML 1.1 disagrees with JSON, by the slower line-aware JSON decoder."""
     if is_json:
         try:
-            json.loads(text)
+            expected = json.loads(text)
         except json.JSONDecodeError as exc:
             raise TemplateError(f"invalid JSON: line {exc.lineno}: {exc.msg}") from None
         except RecursionError:
             raise TemplateError("document is nested too deeply") from None
         try:
-            return load_yaml(text)
+            loaded = load_yaml(text)
         except TemplateError:
             return load_json(text)
+        # YAML 1.1 may read a valid JSON value differently without failing: 1e5 or 1.5E3 is a string to it.
+        return loaded if loaded == expected else load_json(text)
     return load_yaml(text)

@@ -363,7 +363,9 @@ class ModuleInstance:
                 total = to_int(value)
                 if total > MAX_INSTANCES:
                     return _unknown(f"count {total} is over the {MAX_INSTANCES} instance limit")
-                return Instances("count", [(f"[{i}]", i, {"count": {"index": i}}) for i in range(max(total, 0))])
+                if total < 0:  # Terraform refuses it: not "no instance", which would hide the resource
+                    raise EvalError(f"count must be zero or more, not {total}")
+                return Instances("count", [(f"[{i}]", i, {"count": {"index": i}}) for i in range(total)])
             if reason is None:
                 return self._for_each_instances(value)
         except EvalError as exc:

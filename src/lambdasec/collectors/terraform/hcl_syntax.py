@@ -117,11 +117,25 @@ def _first_error(root: TsNode) -> SyntaxProblem:
         if node.is_missing:
             return SyntaxProblem(f"invalid HCL: missing {node.type!r}", node.start_point.row + 1)
         if node.is_error:
-            snippet = (node.text or b"").decode("utf-8", "replace").strip().splitlines()
-            near = f" near {snippet[0][:40]!r}" if snippet else ""
-            return SyntaxProblem(f"invalid HCL{near}", node.start_point.row + 1)
+            names = _names_before_a_value(node.text or b"")
+            return SyntaxProblem(f"invalid HCL{f' near {names!r}' if names else ''}", node.start_point.row + 1)
         stack.extend(reversed([c for c in node.children if c.has_error or c.is_missing]))
     return SyntaxProblem("invalid HCL", None)
+
+
+# A quote, or what follows "=" or ":", starts a value.
+_VALUE_START = re.compile(r"[\"'=:]")
+
+
+def _names_before_a_value(text: bytes) -> str:
+    """The start of the broken text, up to its first value: an error message may quote block types and attribute
+    names, never a value (it may be a secret). A bare word with no "=" before it may be a value: nothing."""
+    lines = text.decode("utf-8", "replace").strip().splitlines()
+    cut = _VALUE_START.search(lines[0]) if lines else None
+    if cut is None:
+        return ""
+    end = cut.end() if cut.group() in "=:" else cut.start()
+    return lines[0][:end].strip()[:40]
 
 
 def _suppression_comments(root: TsNode, data: bytes) -> list[Comment]:

@@ -29,7 +29,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from lambdasec.fast_dataclass import dataclass, field
 
@@ -44,6 +44,7 @@ _SNIFF_BYTES = 16384
 _PLAN_KEYS = ("planned_values", "resource_changes", "configuration")
 _MODULE_SEGMENT = re.compile(r'module\.[A-Za-z0-9_-]+(?:\[(?:"(?:[^"\\]|\\.)*"|\d+)\])?')
 _INDEX = re.compile(r'^(?P<base>[^\[]*)(?:\[(?P<index>.*)\])?$')
+_ADDRESS = re.compile(r'"address"\s*:\s*("(?:[^"\\]|\\.)*")')
 _NOT_RESOURCES = frozenset({"local", "each", "count", "path", "terraform", "self"})
 _MAX_DEPTH = 12
 
@@ -120,9 +121,23 @@ def _collect_plan(rel: str, text: str, document: dict[str, Any], inventory: Inve
     elif document.get("complete") is False:
         inventory.coverage_gaps.append(CoverageGap(
             "unresolved", "the plan is incomplete (deferred changes): some resources may be missing", where))
+    for section, kind in _SECTIONS.items():
+        if section in document and not isinstance(document[section], kind):
+            inventory.coverage_gaps.append(CoverageGap(
+                "parse-error", f"the plan's {section} is not {_KIND_NAMES[kind]}: not read",
+                Location(rel, *index.position(index.section(section)))))
     reader = _PlanReader(rel, index, document)
     blocks = reader.blocks()
+    if reader.malformed:
+        inventory.coverage_gaps.append(CoverageGap(
+            "parse-error", f"{reader.malformed} resource entr{'y' if reader.malformed == 1 else 'ies'} of the plan "
+            "without an address, type and name (or not an object): skipped", where))
     build_inventory(blocks, inventory, parameters=reader.parameter_links())
+
+
+# The plan's sections and the JSON type each must have: another type is a plan this reader does not understand.
+_SECTIONS: Final = {"planned_values": dict, "resource_changes": list, "prior_state": dict, "configuration": dict}
+_KIND_NAMES: Final = {dict: "an object", list: "a list"}
 
 
 # ---------------------------------------------------------------- text positions
@@ -133,6 +148,7 @@ class _TextIndex:
         self.text = text
         self.newlines = [m.start() for m in re.finditer("\n", text)]
         self._patterns: dict[str, re.Pattern[str]] = {}
+        self._address_offsets: dict[str, list[int]] | None = None
 
     def position(self, offset: int | None) -> tuple[int | None, int | None]:
         if offset is None:
@@ -155,9 +171,25 @@ class _TextIndex:
         return found if found is not None else 0
 
     def address(self, address: str, start: int) -> int | None:
-        pattern = re.compile(r'"address"\s*:\s*' + re.escape(json.dumps(address)))
-        match = pattern.search(self.text, start) or pattern.search(self.text)
-        return match.start() if match else None
+        """Offset of the first `"address": address` at or after ``start``, else of the first one at all."""
+        offsets = self._addresses().get(address)
+        if not offsets:
+            return None
+        after = bisect.bisect_left(offsets, start)
+        return offsets[after] if after < len(offsets) else offsets[0]
+
+    def _addresses(self) -> dict[str, list[int]]:
+        """Every address key's offsets, found in one pass: a search per resource made large plans quadratic."""
+        if self._address_offsets is None:
+            self._address_offsets = {}
+            for match in _ADDRESS.finditer(self.text):
+                try:
+                    name = json.loads(match.group(1))
+                except ValueError:
+                    continue
+                if isinstance(name, str):
+                    self._address_offsets.setdefault(name, []).append(match.start())
+        return self._address_offsets
 
     def next_address(self, offset: int) -> int:
         found = self.key("address", offset + 1)
@@ -232,12 +264,15 @@ class _PlanReader:
         self.configuration: Mapping[str, Any] = configuration if isinstance(configuration, Mapping) else {}
         self.instances: dict[str, _Instance] = {}
         self.by_base: dict[str, list[str]] = {}  # `aws_x.y` -> addresses of its instances `aws_x.y[0]`...
+        self.malformed = 0  # resource entries that are not objects with an address, a type and a name
         self._gather()
 
     # ------------------------------------------------------------ gathering
     def _gather(self) -> None:
-        changes = {c["address"]: c for c in _list(self.document.get("resource_changes"))
+        listed = _list(self.document.get("resource_changes"))
+        changes = {c["address"]: c for c in listed
                    if isinstance(c, Mapping) and isinstance(c.get("address"), str) and not c.get("deposed")}
+        self.malformed += sum(1 for c in listed if not (isinstance(c, Mapping) and isinstance(c.get("address"), str)))
         planned = _mapping(self.document.get("planned_values"))
         for resource in self._walk(_mapping(planned.get("root_module"))):
             address = resource.get("address")
@@ -260,7 +295,11 @@ class _PlanReader:
     def _walk(self, module: Mapping[str, Any], depth: int = 0) -> Iterator[Mapping[str, Any]]:
         if depth > _MAX_DEPTH:
             return
-        yield from (r for r in _list(module.get("resources")) if isinstance(r, Mapping))
+        for resource in _list(module.get("resources")):
+            if isinstance(resource, Mapping):
+                yield resource
+            else:
+                self.malformed += 1
         for child in _list(module.get("child_modules")):
             if isinstance(child, Mapping):
                 yield from self._walk(child, depth + 1)
@@ -268,6 +307,7 @@ class _PlanReader:
     def _add(self, resource: Mapping[str, Any], values: Mapping[str, Any], section: str, unknown: Any) -> None:
         address, kind, name = resource.get("address"), resource.get("type"), resource.get("name")
         if not (isinstance(address, str) and isinstance(kind, str) and isinstance(name, str)):
+            self.malformed += 1
             return
         mode = "data" if resource.get("mode") == "data" else "managed"
         own = f"{'data.' if mode == 'data' else ''}{kind}.{name}{_index_text(resource.get('index'))}"
