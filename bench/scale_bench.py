@@ -10,10 +10,8 @@ Workloads, each generated deterministically into bench/.work/scale/ (kept betwee
    holding fake secrets, layers of the account and of others, VPC configs, function URLs, resource policies, the
    asynchronous sources they imply, log groups; roles with AWS and customer managed policies, inline policies
    with wildcards, some admin, some with a boundary; 0.5% deployers and 1% operators acting on other functions),
-   saved with lambdasec's own ``write_snapshot``, then ``lambdasec scan SNAPSHOT -f json``, with every rule and
-   again without IAM014 and IAM015 (one finding per principal and function it may change or read: their output
-   grows with roles x functions). Full sizes 5,000 functions / 1,500 roles and 10,000 / 3,000 (``--largest``:
-   20,000 / 6,000 too, without IAM014 and IAM015);
+   saved with lambdasec's own ``write_snapshot``, then ``lambdasec scan SNAPSHOT -f json`` with every rule. Full
+   sizes 5,000 functions / 1,500 roles and 10,000 / 3,000 (``--largest``: 20,000 / 6,000 too);
 2. terraform: the repository of bench/make_tf_corpus.py grown to 10,000 and 20,000 resource and data blocks, then
    ``lambdasec scan DIR -f json`` (``--checkov``: Checkov's default terraform run on the largest size too);
 3. detect: the CloudTrail export of bench/detect_bench.py (its generator, its cache) at 500,000 and 1,000,000
@@ -84,7 +82,6 @@ NEAR_LINEAR = (1.6, 2.6)
 TF_BLOCKS_PER_STACK = 4015 / 120  # bench/make_tf_corpus.py --stacks 120 --seed 7 writes 4,015 blocks
 TF_SEED = 7
 SNAPSHOT_SEED = 20261129
-PAIR_RULES = ("IAM014", "IAM015")  # one finding per (principal, function) pair
 SCAN_OK = (0, 1, 3)  # clean, findings, coverage gaps: all complete runs
 
 
@@ -439,8 +436,7 @@ def snapshot_file(functions: int, roles: int) -> Path:
 
 
 def snapshot_runs(sizes: list[tuple[int, int]], skipped: tuple[str, ...] = ()) -> list[Run]:
-    """``skipped``: rules left out (IAM014 and IAM015 report each pair of a principal and a function it may act
-    on, so their findings grow with the product of roles and functions)."""
+    """``skipped``: rules left out (none by default: every rule runs)."""
     runs = []
     name = "snapshot" + (f", {' and '.join(skipped)} skipped" if skipped else "")
     skip = [arg for rule in skipped for arg in ("--skip-rule", rule)]
@@ -573,10 +569,8 @@ QUICK: dict[str, Any] = {"snapshot": [(500, 150), (1000, 300)], "largest_snapsho
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes (a tenth), to check the bench")
-    parser.add_argument("--only", choices=["snapshot", "snapshot-without-pairs", "terraform", "detect"],
-                        action="append")
-    parser.add_argument("--largest", action="store_true",
-                        help="also the snapshot of 4x the base size (without IAM014 and IAM015)")
+    parser.add_argument("--only", choices=["snapshot", "terraform", "detect"], action="append")
+    parser.add_argument("--largest", action="store_true", help="also the snapshot of 4x the base size")
     parser.add_argument("--checkov", action="store_true", help="Checkov on the largest Terraform repository")
     parser.add_argument("--json", type=Path, help="also write the runs here")
     parser.add_argument("--write-snapshot", nargs=3, metavar=("FUNCTIONS", "ROLES", "PATH"),
@@ -591,9 +585,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = QUICK if args.quick else FULL
     largest = [plan["largest_snapshot"]] if args.largest else []
     workloads: dict[str, Callable[[], list[Run]]] = {
-        "snapshot": lambda: snapshot_runs(plan["snapshot"]),
-        # The pair rules' findings grow with roles x functions: the largest size runs without them only.
-        "snapshot-without-pairs": lambda: snapshot_runs(plan["snapshot"] + largest, PAIR_RULES),
+        "snapshot": lambda: snapshot_runs(plan["snapshot"] + largest),
         "terraform": lambda: terraform_runs(plan["terraform"], args.checkov),
         "detect": lambda: detect_runs(plan["detect"]),
     }

@@ -40,7 +40,8 @@ def test_the_property_counts_are_the_properties() -> None:
     def properties(module: str) -> int:
         return (HERE / module).read_text(encoding="utf-8").count("\n@given(")
 
-    parsers, iam = properties("test_properties_parsers.py"), properties("test_properties_iam.py")
+    parsers = properties("test_properties_parsers.py") + properties("test_properties_inputs.py")
+    iam = properties("test_properties_iam.py")
     assert f"**{parsers} properties of the parsers and {iam} of the IAM analysis**" in PAGE
 
 

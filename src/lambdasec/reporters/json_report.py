@@ -116,7 +116,8 @@ def load(text: str) -> Report:
         data = json.loads(text)
     except ValueError as exc:
         raise ReportFormatError(f"not JSON ({exc})") from None
-    if not isinstance(data, dict) or data.get("tool", {}).get("name") != "lambdasec" or "findings" not in data:
+    tool = data.get("tool") if isinstance(data, dict) else None
+    if not isinstance(tool, dict) or tool.get("name") != "lambdasec" or "findings" not in data:
         raise ReportFormatError("not a lambdasec JSON report (lambdasec scan -f json)")
     if data.get("schema_version") != SCHEMA_VERSION:
         raise ReportFormatError(f"JSON report schema version {data.get('schema_version')!r} "
