@@ -264,3 +264,20 @@ def test_the_regex_free_glob_agrees_with_fnmatch(pattern: str, text: str) -> Non
 
     # fnmatch's [ ] classes are not IAM syntax: the alphabet has none, so translate() gives only * and ?.
     assert glob_matches(pattern, text) == (re.fullmatch(fnmatch.translate(pattern), text, re.DOTALL) is not None)
+
+
+@PROPERTY
+@given(names=st.lists(st.text(alphabet="ab-*", min_size=1, max_size=6), max_size=12),
+       resource=st.text(alphabet="ab-*?:", max_size=8), region=st.sampled_from(["*", "us-east-1", "eu-west-1"]))
+def test_the_name_index_finds_exactly_what_matching_every_function_finds(names: list[str], resource: str,
+                                                                         region: str) -> None:
+    """NameIndex narrows the functions an ARN pattern may cover by bisection: never more, never fewer."""
+    from lambdasec.iam.principals import NameIndex, function_arn_resource
+    from lambdasec.iam.principals import resource_covers as covers
+    from lambdasec.model.inventory import Function
+
+    functions = [Function(key=f"k{i}", id=f"F{i}", type="AWS::Lambda::Function", location=Location("t.yaml"),
+                          name=name) for i, name in enumerate(names)]
+    pattern = f"arn:aws:lambda:{region}:123456789012:function:{resource}"
+    expected = [fn for fn in functions if covers(pattern, fn, "lambda", function_arn_resource(fn))]
+    assert NameIndex(functions, "lambda", function_arn_resource).covered(pattern) == expected

@@ -695,17 +695,18 @@ class _Judge:
         """The roles or functions of this role's unit that a grant's resource pattern covers. Kept for the scan:
         roles share policies and so patterns, and matching each role's patterns against every role again grows
         with the square of the account."""
-        from .principals import deployment_unit, function_arn_resource, resource_covers, role_arn_resource
+        from .principals import NameIndex, deployment_unit, function_arn_resource, role_arn_resource
 
         memo: dict[tuple[str, str, str], list[Any]] = self.inventory.derived.setdefault("escalation-covered", {})
-        key = (bucket, deployment_unit(self.role), resource)
+        unit = deployment_unit(self.role)
+        key = (bucket, unit, resource)
         if key not in memo:
-            if bucket == "roles":
-                memo[key] = [r for r in self._roles_in_unit() if resource_covers(resource, r, "iam",
-                                                                                 role_arn_resource(r))]
-            else:
-                memo[key] = [fn for fn in self._functions_in_unit() if resource_covers(resource, fn, "lambda",
-                                                                                       function_arn_resource(fn))]
+            indexes: dict[tuple[str, str], NameIndex[Any]] = self.inventory.derived.setdefault(
+                "escalation-indexes", {})
+            if (bucket, unit) not in indexes:
+                indexes[(bucket, unit)] = NameIndex(self._roles_in_unit(), "iam", role_arn_resource) \
+                    if bucket == "roles" else NameIndex(self._functions_in_unit(), "lambda", function_arn_resource)
+            memo[key] = indexes[(bucket, unit)].covered(resource)
         return memo[key]
 
     def _roles_in_unit(self) -> list[Role]:

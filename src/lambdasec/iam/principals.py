@@ -15,13 +15,16 @@ wildcard-only name part (``function:*``) covers it.
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..model.inventory import Function, Group, Inventory, Policy, PolicyDocument, Resource, Role, User
 from ..model.values import ResourceRef
+
+R = TypeVar("R", bound=Resource)
 
 if TYPE_CHECKING:
     from .effective import EffectivePermissions, Grant
@@ -168,6 +171,46 @@ def resource_covers(pattern: str, target: Resource, service: str, arn_resource: 
     if len(parts) < 6:  # e.g. "arn:aws:lambda:*": the trailing wildcard spans the remaining fields
         return _glob(pattern, f"arn:aws:{service}:region:account:{arn_resource}")
     return _glob(parts[2].lower(), service) and _glob(parts[5], arn_resource)
+
+
+class NameIndex(Generic[R]):
+    """Functions or roles sorted by the resource part of their ARN (``function:NAME``, ``role/NAME``): the ones an
+    ARN pattern with a literal start covers are found by bisection, not by matching every one (thousands of roles
+    with their own patterns, times thousands of functions). :func:`resource_covers` still decides each one."""
+
+    def __init__(self, items: Sequence[R], service: str, arn_resource: Callable[[R], str]) -> None:
+        self.items = list(items)
+        self.service = service
+        self.arn_resource = arn_resource
+        self.resources = [arn_resource(item) for item in self.items]
+        ordered = sorted(range(len(self.items)), key=self.resources.__getitem__)
+        self.sorted_resources = [self.resources[i] for i in ordered]
+        self.order = ordered
+
+    def covered(self, pattern: str) -> list[R]:
+        """The items the pattern covers, in their original order."""
+        prefix = _literal_start(pattern)
+        if prefix is None:
+            candidates: Iterable[int] = range(len(self.items))
+        else:
+            low = bisect.bisect_left(self.sorted_resources, prefix)
+            high = low
+            while high < len(self.sorted_resources) and self.sorted_resources[high].startswith(prefix):
+                high += 1
+            candidates = sorted(self.order[low:high])
+        return [self.items[i] for i in candidates
+                if resource_covers(pattern, self.items[i], self.service, self.resources[i])]
+
+
+def _literal_start(pattern: str) -> str | None:
+    """The text every resource part an ARN pattern matches starts with (``function:team-`` of
+    ``arn:aws:lambda:*:*:function:team-*``); None when the pattern is not such an ARN or starts with a wildcard."""
+    pattern = pattern.strip()
+    parts = pattern.split(":", 5)
+    if not pattern.startswith("arn:") or len(parts) < 6 or "$" in parts[5]:
+        return None
+    start = re.split(r"[*?]", parts[5], maxsplit=1)[0]
+    return start or None
 
 
 def _names(pattern: str, target: Resource) -> bool:

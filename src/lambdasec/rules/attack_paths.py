@@ -17,6 +17,7 @@ from lambdasec.fast_dataclass import dataclass
 from ..analysis.attack_paths import INTERNET, is_admin, listing, priorities
 from ..analysis.secrets import detect
 from ..iam.principals import (
+    NameIndex,
     Principal,
     covering_grants,
     deployment_unit,
@@ -84,12 +85,64 @@ def read_capabilities(granted: EffectivePermissions, fn: Function, inventory: In
             if (grants := covering_grants(granted, action, fn, "lambda", target))]
 
 
+# The actions on functions each capability looks at (iam:PassRole, on roles, aside).
+_FUNCTION_ACTIONS: dict[Capabilities, tuple[str, ...]] = {
+    change_capabilities: _CHANGE_ACTIONS, read_capabilities: _READ_ACTIONS,
+}
 # What a principal must hold (one of the alternatives, each action of it on some resource) for a capability
 # function to find anything on any function.
 _NEEDED: dict[Capabilities, tuple[tuple[str, ...], ...]] = {
     change_capabilities: (*((action,) for action in _CHANGE_ACTIONS), ("iam:PassRole", "lambda:CreateFunction")),
     read_capabilities: tuple((action,) for action in _READ_ACTIONS),
 }
+
+
+def _only_on_every_resource(granted: EffectivePermissions, alternatives: tuple[tuple[str, ...], ...]) -> bool:
+    """Every grant of the actions a capability looks at is on "*": what it allows does not depend on the
+    function (nor on its role, for iam:PassRole)."""
+    return all(grant.resource.strip() == "*" for actions in alternatives for action in actions
+               for grant in granted.grants_for(action))
+
+
+class _Reach:
+    """The functions a grant's resource pattern covers (directly, or through their execution role for
+    iam:PassRole), each pattern matched once against the scan's functions."""
+
+    def __init__(self, inventory: Inventory, targets: list[Function]) -> None:
+        self.function_index = NameIndex(targets, "lambda", function_arn_resource)
+        self.roles: dict[str, tuple[Role, list[str]]] = {}
+        for fn in targets:
+            role = inventory.role_of(fn)
+            if role is not None:
+                self.roles.setdefault(role.key, (role, []))[1].append(fn.key)
+        self.role_index = NameIndex([role for role, _ in self.roles.values()], "iam", role_arn_resource)
+        self._functions: dict[str, frozenset[str]] = {}
+        self._through_roles: dict[str, frozenset[str]] = {}
+
+    def of(self, granted: EffectivePermissions, capabilities: Capabilities) -> frozenset[str] | None:
+        """The keys of the functions the capability may find anything on; None: any function."""
+        actions = _FUNCTION_ACTIONS.get(capabilities)
+        if actions is None:
+            return None
+        found: set[str] = set()
+        for action in actions:
+            for grant in granted.grants_for(action):
+                found |= self.functions(grant.resource)
+        if capabilities is change_capabilities and granted.grants_for("lambda:CreateFunction"):
+            for grant in granted.grants_for("iam:PassRole"):
+                found |= self.through_roles(grant.resource)
+        return frozenset(found)
+
+    def functions(self, pattern: str) -> frozenset[str]:
+        if pattern not in self._functions:
+            self._functions[pattern] = frozenset(fn.key for fn in self.function_index.covered(pattern))
+        return self._functions[pattern]
+
+    def through_roles(self, pattern: str) -> frozenset[str]:
+        if pattern not in self._through_roles:
+            self._through_roles[pattern] = frozenset(
+                key for role in self.role_index.covered(pattern) for key in self.roles[role.key][1])
+        return self._through_roles[pattern]
 
 
 def _may_hold(granted: EffectivePermissions, alternatives: tuple[tuple[str, ...], ...]) -> bool:
@@ -117,15 +170,32 @@ def who_else(inventory: Inventory, capabilities: Capabilities,
     in_unit: dict[str, list[Principal]] = {}  # in the order findings are reported
     for principal in candidates:
         in_unit.setdefault(deployment_unit(principal), []).append(principal)
+    # A principal granted the actions on "*" holds the same capabilities on every function (with a role or
+    # without): computed once, not once per function (operators on "*" times thousands of functions).
+    on_every = {p.key for p in candidates if needed is not None and _only_on_every_resource(granted[p.key], needed)}
+    same: dict[tuple[str, bool], list[Capability]] = {}
+    # The others: the functions their grants' resource patterns may cover, each pattern matched once against
+    # the functions (roles share policies, so patterns), not once per principal and function.
+    reach = _Reach(inventory, targets)
+    reachable = {p.key: reach.of(granted[p.key], capabilities) for p in candidates if p.key not in on_every}
+    groups_first = {unit: sorted(members, key=lambda p: not isinstance(p, Group)) for unit, members in in_unit.items()}
     for fn in targets:
         own_role = inventory.role_of(fn)
         by_group: dict[str, set[str]] = {}
         found: dict[str, list[Capability]] = {}
         neighbours = in_unit.get(deployment_unit(fn), [])
-        for principal in sorted(neighbours, key=lambda p: not isinstance(p, Group)):  # groups first
+        for principal in groups_first.get(deployment_unit(fn), []):
             if principal is own_role:
                 continue
-            held = capabilities(granted[principal.key], fn, inventory)
+            if principal.key in on_every:
+                key = (principal.key, own_role is not None)
+                if key not in same:
+                    same[key] = capabilities(granted[principal.key], fn, inventory)
+                held = same[key]
+            elif (can := reachable.get(principal.key)) is not None and fn.key not in can:
+                held = []  # no grant of the principal covers this function
+            else:
+                held = capabilities(granted[principal.key], fn, inventory)
             if isinstance(principal, Group):
                 by_group[principal.key] = {c.label for c in held}
             elif isinstance(principal, User) and _all_through_groups(principal, held, by_group, inventory):
