@@ -83,10 +83,18 @@ def test_cloudformation_tags_behind_a_condition_are_not_evaluated(tmp_path: Path
     assert [n.resource_id for n in report.not_evaluated] == ["Fn"]
 
 
-def test_without_the_option_the_rule_checks_nothing(tmp_path: Path) -> None:
+def test_without_the_option_the_rule_does_not_run(tmp_path: Path) -> None:
+    """Nothing to check: not run, so no report (JUnit, SARIF, HTML) lists it as checked and passed."""
     (tmp_path / "main.tf").write_text(_function("f"))
-    report = lambdasec.scan_paths([tmp_path], rules=["GOV001"], now=FIXTURE_CLOCK)
-    assert (report.findings, report.not_evaluated) == ([], [])
+    report = lambdasec.scan_paths([tmp_path], now=FIXTURE_CLOCK)
+    assert "GOV001" not in report.rules_run
+    assert [f for f in report.findings if f.rule_id == "GOV001"] == []
+    (tmp_path / ".lambdasec.toml").write_text('required_tags = ["owner"]\n')
+    configured = lambdasec.scan_paths([tmp_path / "main.tf"], now=FIXTURE_CLOCK,
+                                      config_file=tmp_path / ".lambdasec.toml")
+    assert "GOV001" in configured.rules_run
+    assert [f.message for f in configured.findings if f.rule_id == "GOV001"] == [
+        "Function aws_lambda_function.f lacks the required tag(s) owner"]
 
 
 @pytest.mark.parametrize(("text", "loaded"), [

@@ -121,6 +121,7 @@ def evaluate(
     now = settings.now or dt.datetime.now(dt.timezone.utc)
     options: dict[str, Any] = {**settings.config.rule_options, **settings.rule_options}
     inventory.own_accounts |= set(options.get("own_accounts", []))
+    rules = [rule for rule in rules if rule.needs_option is None or rule.needs_option in options]
     context = Context(now=now, options=options, roots=tuple(roots))
     overrides = severity_overrides(settings.config, _known_rules(rules)) if settings.config.severity_overrides else {}
     today = now.astimezone(dt.timezone.utc).date()

@@ -84,6 +84,9 @@ class Rule:
     # The parts of a live function the rule judges (``Function.unread`` names them): a function whose part
     # could not be read is "not evaluated" by the rule, never silently clean.
     needs: tuple[str, ...] = ()
+    # The configuration option without which the rule has nothing to check (GOV001's required_tags): a scan
+    # without it does not run the rule, so no report lists it as checked and passed.
+    needs_option: str | None = None
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

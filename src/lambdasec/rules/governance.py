@@ -73,8 +73,8 @@ REQUIRED_TAGS = Rule(
         "them, and tag-based access control (ABAC conditions on aws:ResourceTag), cost reports and automated "
         "clean-up rely on them. A function without the organization's required tags is an orphan: nobody is "
         "paged when it is abused, and policies keyed on its tags do not apply to it. The required keys (and "
-        "their allowed values) are the `required_tags` option of the configuration file; without it this rule "
-        "checks nothing."
+        "their allowed values) are the `required_tags` option of the configuration file; without it the rule "
+        "does not run."
     ),
     remediation=(
         "Add the missing tags to the function (CloudFormation `Tags`, SAM `Tags` or `Globals`, Terraform `tags` "
@@ -84,6 +84,7 @@ REQUIRED_TAGS = Rule(
     ),
     check=_check_required_tags,
     needs=("details",),
+    needs_option="required_tags",
     snippets={
         "cloudformation": (
             "Tags:\n  - Key: owner\n    Value: payments\n  - Key: data-classification\n    Value: internal\n"
