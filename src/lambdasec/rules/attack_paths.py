@@ -179,12 +179,24 @@ def who_else(inventory: Inventory, capabilities: Capabilities,
     reach = _Reach(inventory, targets)
     reachable = {p.key: reach.of(granted[p.key], capabilities) for p in candidates if p.key not in on_every}
     groups_first = {unit: sorted(members, key=lambda p: not isinstance(p, Group)) for unit, members in in_unit.items()}
+    checked_first = {p.key: i for members in groups_first.values() for i, p in enumerate(members)}
+    reported_first = {p.key: i for members in in_unit.values() for i, p in enumerate(members)}
+    # Per function, only the principals that may reach it: those whose grants cover every function (or that
+    # could not be narrowed), and those whose patterns cover this one.
+    everywhere = {unit: [p for p in members if p.key in on_every or reachable.get(p.key) is None]
+                  for unit, members in groups_first.items()}
+    covering: dict[str, list[Principal]] = {}
+    for principal in candidates:
+        for fn_key in reachable.get(principal.key) or ():
+            covering.setdefault(fn_key, []).append(principal)
     for fn in targets:
+        unit = deployment_unit(fn)
+        relevant = [*everywhere.get(unit, []), *(p for p in covering.get(fn.key, ()) if deployment_unit(p) == unit)]
+        relevant.sort(key=lambda p: checked_first[p.key])  # groups first: a user is reported only beyond its groups
         own_role = inventory.role_of(fn)
         by_group: dict[str, set[str]] = {}
-        found: dict[str, list[Capability]] = {}
-        neighbours = in_unit.get(deployment_unit(fn), [])
-        for principal in groups_first.get(deployment_unit(fn), []):
+        found: dict[str, tuple[Principal, list[Capability]]] = {}
+        for principal in relevant:
             if principal is own_role:
                 continue
             if principal.key in on_every:
@@ -192,8 +204,6 @@ def who_else(inventory: Inventory, capabilities: Capabilities,
                 if key not in same:
                     same[key] = capabilities(granted[principal.key], fn, inventory)
                 held = same[key]
-            elif (can := reachable.get(principal.key)) is not None and fn.key not in can:
-                held = []  # no grant of the principal covers this function
             else:
                 held = capabilities(granted[principal.key], fn, inventory)
             if isinstance(principal, Group):
@@ -201,10 +211,9 @@ def who_else(inventory: Inventory, capabilities: Capabilities,
             elif isinstance(principal, User) and _all_through_groups(principal, held, by_group, inventory):
                 continue
             if held:
-                found[principal.key] = held
-        for principal in neighbours:
-            if principal.key in found:
-                yield fn, principal, found[principal.key]
+                found[principal.key] = (principal, held)
+        for principal_key in sorted(found, key=reported_first.__getitem__):
+            yield fn, *found[principal_key]
 
 
 def _all_through_groups(user: User, held: list[Capability], by_group: dict[str, set[str]],

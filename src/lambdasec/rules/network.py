@@ -242,12 +242,14 @@ SINGLE_AZ = Rule(
 def _groups_in_use(inventory: Inventory) -> list[tuple[SecurityGroup, list[Function]]]:
     """The template's security groups attached to functions, each with the functions using it."""
     users: dict[str, list[Function]] = {}
+    seen: set[tuple[str, str]] = set()  # (group, function) keys: a list search here grew with the square
     for fn in inventory.functions:
         group_ids = fn.vpc.security_group_ids if fn.vpc is not None else []
         for group_id in group_ids if isinstance(group_ids, list) else []:
             group = inventory.resolve(group_id, SecurityGroup)
-            if group is not None and fn not in users.setdefault(group.key, []):
-                users[group.key].append(fn)
+            if group is not None and (group.key, fn.key) not in seen:
+                seen.add((group.key, fn.key))
+                users.setdefault(group.key, []).append(fn)
     return [(group, users[group.key]) for group in inventory.security_groups if group.key in users]
 
 
