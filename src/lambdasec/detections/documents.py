@@ -24,6 +24,7 @@ class Split:
     records: list[str]
     malformed: int = 0  # elements that are valid JSON but no object
     error: str | None = None  # why the rest of the document could not be read
+    count: int = 0  # records found (kept in ``records`` by split_document, handed on by stream_document)
 
 
 def _array_start(text: str, records_key: str) -> int:
@@ -40,14 +41,20 @@ def _array_start(text: str, records_key: str) -> int:
 
 
 def split_document(text: str, records_key: str) -> Split:
-    decoder = json.JSONDecoder()
+    split, records = stream_document(text, records_key)
+    split.records.extend(records)
+    return split
+
+
+def stream_document(text: str, records_key: str) -> tuple[Split, Iterator[str]]:
+    """The records one by one, so a caller writing them out never holds a second copy of a large document; the
+    Split fills in (count, malformed, error) as they are read."""
     try:
         position = _array_start(text, records_key)
     except ValueError as exc:
-        return Split([], error=str(exc))
+        return Split([], error=str(exc)), iter(())
     split = Split([])
-    split.records.extend(_elements(decoder, text, position, split))
-    return split
+    return split, _elements(json.JSONDecoder(), text, position, split)
 
 
 def _elements(decoder: json.JSONDecoder, text: str, position: int, split: Split) -> Iterator[str]:
@@ -61,16 +68,17 @@ def _elements(decoder: json.JSONDecoder, text: str, position: int, split: Split)
         try:
             value, end = decoder.raw_decode(text, position)
         except json.JSONDecodeError as exc:
-            split.error = f"invalid JSON after {len(split.records) + split.malformed} records: {exc.msg}"
+            split.error = f"invalid JSON after {split.count + split.malformed} records: {exc.msg}"
             return
         except RecursionError:  # nested deeper than Python's decoder goes: the engines read it as a JSON line
             found = _container_end(text, position)
             if found is None:
-                split.error = (f"invalid JSON after {len(split.records) + split.malformed} records: a value nested "
+                split.error = (f"invalid JSON after {split.count + split.malformed} records: a value nested "
                                "too deeply is never closed")
                 return
             value, end = ({} if text[position] == "{" else []), found
         if isinstance(value, dict):
+            split.count += 1
             yield text[position:end]
         else:
             split.malformed += 1

@@ -19,7 +19,7 @@ from lambdasec.fast_dataclass import dataclass, field
 from ..model.inventory import CoverageGap
 from ..model.location import Location
 from ..progress import SILENT, Progress
-from .documents import split_document
+from .documents import stream_document
 from .engines import Engine, FlowFiles, LineFiles
 from .inputs import LogFile, Unreadable, discover, open_text
 from .tables import KINDS, TABLES
@@ -153,20 +153,21 @@ def split_file(log: LogFile, target: str) -> tuple[bool, list[tuple[str, str]]]:
         text = open_text(log, MAX_DOCUMENT_BYTES)
     except (OSError, EOFError, ValueError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         return False, [("unreadable-log", f"{log.path}: cannot read: {exc}")]
-    split = split_document(text, log.records_key)
+    split, records = stream_document(text, log.records_key)
+    with open(target, "w", encoding="utf-8") as out:  # written as read: no second copy of the document
+        for record in records:  # a raw newline can only be whitespace between JSON tokens
+            out.write(record.replace("\n", " ").replace("\r", " "))
+            out.write("\n")
     del text
     if split.error:
-        kept = f"; the {len(split.records)} records before it were read" if split.records else ""
+        kept = f"; the {split.count} records before it were read" if split.count else ""
         gaps.append(("malformed-records", f"{log.path}: {split.error}{kept}"))
     if split.malformed:
         gaps.append(("malformed-records", f"{log.path}: {split.malformed} elements are no JSON object and were "
                                           "left out"))
-    if not split.records:
+    if not split.count:
+        os.remove(target)
         return False, gaps
-    with open(target, "w", encoding="utf-8") as out:
-        for record in split.records:  # a raw newline can only be whitespace between JSON tokens
-            out.write(record.replace("\n", " ").replace("\r", " "))
-            out.write("\n")
     return True, gaps
 
 
