@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -9,6 +12,15 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "src" / "lambdasec" / "rules" / "fixtures"
 # Every rule test uses the same injected clock.
 FIXTURE_CLOCK = dt.datetime(2026, 11, 29, tzinfo=dt.timezone.utc)
+
+
+def zip_bytes(entries: Mapping[str, bytes | str], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """A zip archive of ``entries`` (name -> content), built in memory."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
 
 
 @pytest.fixture

@@ -11,10 +11,8 @@ its middle) is tests/reliability/test_leaks.py's.
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import logging
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from lambdasec.cli import main
 from lambdasec.reporters import FORMATS
 from tests.reliability.test_leaks import Secret, leaks
 
+from ..conftest import zip_bytes
 from .conftest import ACCOUNT, Emulator
 from .test_lambda_service import code_server  # noqa: F401  # a fixture
 from .test_live_equivalence import emulate_missing_lambda_apis
@@ -43,10 +42,7 @@ EVERY_FORMAT = [arg for fmt in FORMATS for arg in ("-f", fmt)]
 
 
 def _zip(name: str, text: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(name, text)
-    return buffer.getvalue()
+    return zip_bytes({name: text})
 
 
 CODE = _zip("app.py", f'aws_access_key_id = "{LIVE_KEY_ID.planted}"\n'

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from ..conftest import zip_bytes
+
 MiB = 1 << 20
 
 # ---------------------------------------------------------------------------------------------------- the project
@@ -90,14 +92,6 @@ class Case:
 
 
 # ---------------------------------------------------------------------------------------------------- zips
-def zip_bytes(entries: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def _patched(data: bytes, name: str, *, local: dict[int, tuple[str, int]] | None = None,
              central: dict[int, tuple[str, int]] | None = None) -> bytes:
     """Overwrite fields (offset in the record -> (struct format, value)) of the local header and central record

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +28,8 @@ from click.testing import CliRunner, Result
 
 from lambdasec.cli import _extension, main
 from lambdasec.reporters import FORMATS
+
+from ..conftest import zip_bytes
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,7 @@ CLEAN_HANDLER = "def handler(event, context):\n    return 1\n"
 
 
 def _zip(path: Path, files: dict[str, str]) -> None:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
+    path.write_bytes(zip_bytes(files))
 
 
 def _cfn_env(root: Path) -> None:

@@ -40,15 +40,14 @@ UNREAD_PARTS: Final = {
 }
 
 
-def unlisted_function_scopes(inventory: Inventory, listed: set[tuple[str, str]] | None = None) -> list[ScannedScope]:
-    """The scanned accounts and regions where Lambda was not read completely and no function is known (``listed``:
-    the (account, region) pairs that have functions; computed when None): their functions could not be listed."""
-    if listed is None:
-        listed = set()
-        for fn in inventory.functions:
-            arn = fn.key.split(":")
-            if len(arn) > 4 and arn[0] == "arn":
-                listed.add((arn[4], arn[3]))
+def unlisted_function_scopes(inventory: Inventory) -> list[ScannedScope]:
+    """The scanned accounts and regions where Lambda was not read completely and no function is known: their
+    functions could not be listed."""
+    listed = set()
+    for fn in inventory.functions:
+        arn = fn.key.split(":")  # a live function's key is its ARN
+        if len(arn) > 4 and arn[0] == "arn":
+            listed.add((arn[4], arn[3]))
     return [scope for scope in inventory.scopes
             if "lambda" not in scope.complete and (scope.account, scope.region) not in listed]
 

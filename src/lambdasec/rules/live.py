@@ -341,8 +341,7 @@ def _check_guardduty(inventory: Inventory, context: Context) -> Iterator[Outcome
             yield GUARDDUTY.not_evaluated(subject, missing)
             continue
         yield from _guardduty_outcome(inventory, subject, found, functions, f"account {account}, {region}")
-    listed = {(account, region) for _, account, region in regions}
-    for scope in unlisted_function_scopes(inventory, listed):
+    for scope in unlisted_function_scopes(inventory):
         # Whether functions run there is not known: what would be a finding there cannot be judged.
         found = sorted(detectors.get((scope.account, scope.region), []), key=lambda d: d.key)
         subject = found[0] if found else _region_detector(_partition(scope.region), scope.account, scope.region)
