@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from lambdasec.model.findings import Finding, NotEvaluated
-from lambdasec.model.inventory import CodeLocation, CodeSigningConfig, EnvVar, Function, Inventory
+from lambdasec.model.inventory import CodeLocation, CodeSigningConfig, EcrRepository, EnvVar, Function, Inventory
 from lambdasec.model.location import Location
 from lambdasec.model.values import ResourceRef, Unresolved, Value
 from lambdasec.rules.base import Context, Outcome, Rule
@@ -22,6 +22,8 @@ from lambdasec.rules.code_integrity import (
     LAYER_FOREIGN_ACCOUNT,
     RULES,
     aws_layer_publisher,
+    image_tag,
+    tag_is_mutable,
 )
 
 NOW = dt.datetime(2026, 11, 29, tzinfo=dt.timezone.utc)
@@ -254,6 +256,57 @@ def test_int005_image_reference(uri: Value | None, expected: str, tag: str) -> N
 
 def test_int005_ignores_zip_functions() -> None:
     assert _run(IMAGE_MUTABLE_TAG, _inventory(_function("Zip"))) == []
+
+
+def _repository(mutability: str, exclusions: list[str] | None = None) -> EcrRepository:
+    arn = "arn:aws:ecr:us-east-1:123456789012:repository/orders"
+    return EcrRepository(key=arn, id=arn, type="AWS::ECR::Repository", location=Location(arn=arn), name="orders",
+                         tag_mutability=mutability, tag_mutability_exclusions=exclusions)
+
+
+@pytest.mark.parametrize(
+    ("mutability", "exclusions", "tag", "expected"),
+    [
+        ("MUTABLE", None, "v1", True),
+        ("IMMUTABLE", None, "v1", False),
+        # IMMUTABLE_WITH_EXCLUSION: the tags the filters match stay movable, the others are fixed
+        ("IMMUTABLE_WITH_EXCLUSION", ["dev-*", "latest"], "dev-42", True),
+        ("IMMUTABLE_WITH_EXCLUSION", ["dev-*", "latest"], "latest", True),
+        ("IMMUTABLE_WITH_EXCLUSION", ["dev-*", "latest"], "v1", False),
+        ("IMMUTABLE_WITH_EXCLUSION", ["dev-*"], "Dev-42", False),  # tags are case-sensitive
+        ("IMMUTABLE_WITH_EXCLUSION", ["*-rc*"], "v2-rc1", True),  # * anywhere, any run of characters
+        ("IMMUTABLE_WITH_EXCLUSION", ["v1.*"], "v1x2", False),  # "." is a character, not a pattern
+        # MUTABLE_WITH_EXCLUSION: only the tags the filters match are fixed
+        ("MUTABLE_WITH_EXCLUSION", ["v*"], "v3", False),
+        ("MUTABLE_WITH_EXCLUSION", ["v*"], "latest", True),
+        # the filters not known, or a kind lambdasec does not know: nothing guessed
+        ("IMMUTABLE_WITH_EXCLUSION", None, "v1", None),
+        ("MUTABLE_WITH_EXCLUSION", None, "v1", None),
+        ("SOMETHING_NEW", [], "v1", None),
+    ],
+)
+def test_tag_mutability_with_exclusion_filters(mutability: str, exclusions: list[str] | None, tag: str,
+                                               expected: bool | None) -> None:
+    assert tag_is_mutable(_repository(mutability, exclusions), tag) is expected
+
+
+def test_image_tag_of_a_concrete_uri() -> None:
+    base = "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/orders"
+    assert [image_tag(f"{base}:v1.2"), image_tag(base), image_tag(f"{base}@{DIGEST}"),
+            image_tag(f"{base}:v1@{DIGEST}")] == [("tag", "v1.2"), ("tag", "latest"), ("digest", ""), ("digest", "")]
+
+
+def test_int005_leaves_a_tag_of_a_repository_the_live_scan_read_to_int016() -> None:
+    """A live scan read the repository: INT016 says, from its tag mutability, whether the tag can move (one
+    finding for one movable tag); a repository not read is INT005's, whatever it is."""
+    uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders"
+    for mutability, exclusions in (("IMMUTABLE", None), ("MUTABLE", None), ("IMMUTABLE_WITH_EXCLUSION", None)):
+        inventory = _inventory(_image_function("Fn", f"{uri}:v1"))
+        inventory.add(inventory.ecr_repositories, _repository(mutability, exclusions))
+        assert _run(IMAGE_MUTABLE_TAG, inventory) == [], mutability
+    other = _inventory(_image_function("Fn", "123456789012.dkr.ecr.us-east-1.amazonaws.com/billing:v1"))
+    other.add(other.ecr_repositories, _repository("IMMUTABLE"))
+    assert _flagged(_run(IMAGE_MUTABLE_TAG, other)) == {"Fn"}
 
 
 # ---------------------------------------------------------------- INT006

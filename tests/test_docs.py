@@ -42,3 +42,18 @@ def test_committed_docs_are_current() -> None:
     committed = {p.name: p.read_text(encoding="utf-8") for p in docs.glob("*.md")}
     stale = sorted(name for name in expected.keys() | committed.keys() if expected.get(name) != committed.get(name))
     assert stale == [], "run: python -m lambdasec.docs docs/rules"
+
+
+def test_the_policy_docs_live_md_prints_is_the_one_lambdasec_permissions_prints() -> None:
+    """docs/live.md shows the scanner's policy; a read added to a module must show there too."""
+    import json
+
+    from click.testing import CliRunner
+
+    from lambdasec.commands.live import permissions
+
+    text = (REPO / "docs" / "live.md").read_text(encoding="utf-8")
+    shown = re.search(r"`lambdasec permissions` prints the policy.*?```json\n(.*?)```", text, re.S)
+    assert shown is not None, "docs/live.md: the policy block after 'lambdasec permissions prints the policy'"
+    result = CliRunner().invoke(permissions, ["-f", "json"], catch_exceptions=False)
+    assert json.loads(shown[1]) == json.loads(result.output)

@@ -480,3 +480,129 @@ def test_int015_needs_the_image_repository_read_from_ecr() -> None:
     outcomes = _run(IMAGE_SCANNING, read)
     assert [(type(o).__name__, getattr(o, "resource_id", "")) for o in outcomes] == [
         ("Finding", own.id), ("NotEvaluated", missing.id)]
+
+
+def test_int016_judges_each_tag_against_its_live_repository() -> None:
+    from lambdasec.model.inventory import CodeLocation, EcrRepository
+    from lambdasec.rules.live import IMAGE_TAG_MUTABLE
+
+    registry = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+    digest = "sha256:" + "ab" * 32
+
+    def image_function(name: str, image: str) -> Function:
+        return _function(name, package_type="Image",
+                         code=CodeLocation("image", image, resolved_image=f"{image.split(':')[0]}@{digest}"))
+
+    def repository(name: str, mutability: str, exclusions: list[str] | None = None) -> EcrRepository:
+        arn = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{name}"
+        return EcrRepository(key=arn, id=arn, type="AWS::ECR::Repository", location=Location(arn=arn, region=REGION),
+                             name=name, tag_mutability=mutability, tag_mutability_exclusions=exclusions)
+
+    functions = [
+        image_function("moved", f"{registry}/orders:v1"),  # MUTABLE
+        image_function("pinned", f"{registry}/orders@{digest}"),  # a digest: nothing to move
+        image_function("fixed", f"{registry}/billing:v1"),  # IMMUTABLE
+        image_function("dev", f"{registry}/web:dev-7"),  # IMMUTABLE_WITH_EXCLUSION, the tag excluded
+        image_function("unknown", f"{registry}/legacy:v1"),  # *_WITH_EXCLUSION, filters not read
+        image_function("gone", f"{registry}/deleted:v1"),  # repository not found
+        image_function("foreign", f"{OTHER}.dkr.ecr.{REGION}.amazonaws.com/shared:v1"),  # account not scanned
+        image_function("hub", "public.ecr.aws/lambda/python:3.12"),  # not a private ECR repository: INT005/INT006
+        _function("zip"),
+    ]
+    repositories = [repository("orders", "MUTABLE"), repository("billing", "IMMUTABLE"),
+                    repository("web", "IMMUTABLE_WITH_EXCLUSION", ["dev-*"]),
+                    repository("legacy", "MUTABLE_WITH_EXCLUSION")]
+    inventory = _inventory(*functions, *repositories, scopes=((ACCOUNT, REGION, ("lambda", "ecr")),))
+    outcomes = _run(IMAGE_TAG_MUTABLE, inventory)
+    name = {fn.id: fn.name for fn in functions}
+    assert sorted((name[o.resource_id], o.evidence["tag"], o.evidence["tag_mutability"])
+                  for o in outcomes if isinstance(o, Finding)) == [
+        ("dev", "dev-7", "IMMUTABLE_WITH_EXCLUSION"), ("moved", "v1", "MUTABLE")]
+    assert sorted((name[resource], reason) for resource, reason in _not_evaluated(outcomes)) == [
+        ("foreign", f"the repository shared of its image: account {OTHER} in {REGION} was not part of the scan"),
+        ("gone", "the ECR repository deleted of its image was not found"),
+        ("unknown", "the ECR repository legacy has tag mutability MUTABLE_WITH_EXCLUSION and its exclusion filters "
+                    "are not known")]
+    [moved] = [o for o in outcomes if isinstance(o, Finding) and name[o.resource_id] == "moved"]
+    assert moved.message == (
+        f"Function {moved.resource_id} was deployed from tag 'v1' of ECR repository orders, where that tag can be "
+        "overwritten (tag mutability MUTABLE): whoever may push to the repository (ecr:PutImage) can point it at "
+        "another image, which the next deployment or update by that tag runs. Until then the function keeps running "
+        f"the image the tag named when it was deployed ({digest})")
+    assert moved.severity.name == "MEDIUM" and moved.confidence is Confidence.HIGH
+    unread = _inventory(*functions, *repositories, scopes=((ACCOUNT, REGION, ("lambda",)),))
+    assert {reason for _, reason in _not_evaluated(_run(IMAGE_TAG_MUTABLE, unread))} >= {
+        f"the repository orders of its image: ecr was not read completely in account {ACCOUNT}, {REGION} "
+        "(see the coverage gaps)"}
+    iac = Inventory()
+    iac.add(iac.functions, functions[0])
+    assert _run(IMAGE_TAG_MUTABLE, iac) == []  # IaC scans: no scopes, INT005 speaks there
+
+
+def _signing_job(job_id: str, expires: str | None, account: str = ACCOUNT, region: str = REGION,
+                 **extra: Any) -> Any:
+    from lambdasec.model.inventory import SigningJob
+
+    arn = f"arn:aws:signer:{region}:{account}:/signing-jobs/{job_id}"
+    return SigningJob(key=arn, id=arn, type="AWS::Signer::SigningJob", location=Location(arn=arn, region=region),
+                      status="Succeeded", profile_name="release", profile_version="a1b2c3d4e5",
+                      signature_expires_at=expires, **extra)
+
+
+def test_int017_revoked_and_expired_signatures_of_the_code_a_function_runs() -> None:
+    from lambdasec.model.findings import Severity
+    from lambdasec.rules.live import SIGNATURE_INVALID
+
+    jobs = {
+        "revoked": _signing_job("j-revoked", "2037-01-01T00:00:00+00:00", revoked=True,
+                                revoked_at="2026-10-02T08:30:00+00:00", revocation_reason="key leaked"),
+        "both": _signing_job("j-both", "2026-01-01T00:00:00Z", revoked=True),  # no time, no reason given
+        "expired": _signing_job("j-expired", "2026-11-28T23:59:59+00:00"),
+        "valid": _signing_job("j-valid", "2026-11-29T00:00:01+00:00"),
+        "no-end": _signing_job("j-no-end", None),  # Signer gave no end of validity: nothing to judge
+        "garbled": _signing_job("j-garbled", "next year"),
+    }
+    functions = [_function(name, signing_job=job.key) for name, job in jobs.items()]
+    functions += [
+        _function("unsigned"),  # INT001's business
+        _function("unread", signing_job=f"arn:aws:signer:{REGION}:{ACCOUNT}:/signing-jobs/j-unread"),
+        _function("foreign", signing_job=f"arn:aws:signer:{REGION}:{OTHER}:/signing-jobs/j-tooling"),
+        _function("odd", signing_job="not-an-arn"),
+    ]
+    inventory = _inventory(*functions, scopes=((ACCOUNT, REGION, ("lambda", "signer")),))
+    for job in jobs.values():
+        inventory.add(inventory.signing_jobs, job)
+    outcomes = _run(SIGNATURE_INVALID, inventory)
+    findings = {o.resource_id.rsplit(":", 1)[-1]: o for o in outcomes if isinstance(o, Finding)}
+    assert {name: (f.variant, f.severity) for name, f in findings.items()} == {
+        "revoked": ("revoked", Severity.HIGH), "both": ("revoked", Severity.HIGH),
+        "expired": ("expired", Severity.LOW)}
+    assert findings["revoked"].message == (
+        f"Function {PREFIX}revoked runs code whose signature was revoked on 2026-10-02T08:30:00+00:00 (key leaked): "
+        f"signing job {jobs['revoked'].key} of signing profile release/a1b2c3d4e5. Lambda checks signatures only "
+        "when code is deployed, so the function keeps running an artifact its publisher no longer vouches for")
+    assert findings["both"].message.endswith("; it has expired as well (2026-01-01T00:00:00Z)")
+    assert findings["expired"].message == (
+        f"Function {PREFIX}expired runs code whose signature expired on 2026-11-28T23:59:59+00:00 (signing job "
+        f"{jobs['expired'].key} of signing profile release/a1b2c3d4e5): it no longer shows that the code is what "
+        "was signed, and deploying the same artifact again fails under an Enforce code-signing policy")
+    assert findings["expired"].evidence == {
+        "signing_job": jobs["expired"].key, "profile": "release/a1b2c3d4e5", "revoked": False, "revoked_at": None,
+        "revocation_reason": None, "signature_expires_at": "2026-11-28T23:59:59+00:00"}
+    assert sorted((resource.rsplit(":", 1)[-1], reason) for resource, reason in _not_evaluated(outcomes)) == [
+        ("foreign", f"its signing job arn:aws:signer:{REGION}:{OTHER}:/signing-jobs/j-tooling: account {OTHER} in "
+                    f"{REGION} was not part of the scan"),
+        ("garbled", "the end of validity of its signature (next year) is not a time"),
+        ("odd", "its signing job not-an-arn is not a Signer job ARN"),
+        ("unread", f"its signing job arn:aws:signer:{REGION}:{ACCOUNT}:/signing-jobs/j-unread was not found in "
+                   f"Signer (account {ACCOUNT}, {REGION})")]
+    # Signer not read completely: a job that was read is still judged, one that was not is "not evaluated".
+    inventory.scopes = [ScannedScope(ACCOUNT, REGION, ["lambda"])]
+    outcomes = _run(SIGNATURE_INVALID, inventory)
+    assert {o.resource_id.rsplit(":", 1)[-1] for o in outcomes if isinstance(o, Finding)} == set(findings)
+    assert dict((r.rsplit(":", 1)[-1], why) for r, why in _not_evaluated(outcomes))["unread"] == (
+        f"its signing job arn:aws:signer:{REGION}:{ACCOUNT}:/signing-jobs/j-unread: signer was not read completely "
+        f"in account {ACCOUNT}, {REGION} (see the coverage gaps)")
+    iac = Inventory()
+    iac.add(iac.functions, functions[0])
+    assert _run(SIGNATURE_INVALID, iac) == []  # IaC scans: no scopes

@@ -118,6 +118,36 @@ def test_live_inventory_round_trips_with_every_value_kind(tmp_path: Path) -> Non
         assert back.aliases == {f"{FN_ARN}:live": ResourceRef(FN_ARN)}
 
 
+def test_signing_jobs_and_tag_exclusions_round_trip(tmp_path: Path) -> None:
+    """The fields INT016 and INT017 read (added without a schema change: docs/snapshot.md, Versioning)."""
+    from lambdasec.model.inventory import EcrRepository, SigningJob
+
+    inventory = _live_inventory()
+    job = f"arn:aws:signer:{REGION}:{ACCOUNT}:/signing-jobs/0f1e2d3c"
+    inventory.functions[0].signing_job = job
+    inventory.add(inventory.signing_jobs, SigningJob(
+        key=job, id=job, type="AWS::Signer::SigningJob", location=Location(arn=job, region=REGION),
+        status="Succeeded", profile_name="release", revoked=True, revoked_at="2026-10-02T08:30:00+00:00",
+        signature_expires_at="2037-03-01T00:00:00+00:00"))
+    repository = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/web"
+    inventory.add(inventory.ecr_repositories, EcrRepository(
+        key=repository, id=repository, type="AWS::ECR::Repository", location=Location(arn=repository),
+        name="web", tag_mutability="IMMUTABLE_WITH_EXCLUSION", tag_mutability_exclusions=["dev-*"]))
+    write_snapshot(inventory, tmp_path / "s.json", meta=META)
+    assert read_snapshot(tmp_path / "s.json") == inventory
+    body = _document(tmp_path / "s.json")["inventory"]
+    assert body["functions"][0]["signing_job"] == job
+    assert body["signing_jobs"][0]["revoked"] is True and "revocation_reason" not in body["signing_jobs"][0]
+    assert body["ecr_repositories"][0]["tag_mutability_exclusions"] == ["dev-*"]
+    # a snapshot written before these fields reads as "not signed" and "filters not known"
+    del body["functions"][0]["signing_job"], body["signing_jobs"], body["ecr_repositories"][0][
+        "tag_mutability_exclusions"]
+    (tmp_path / "old.json").write_text(json.dumps({**_document(tmp_path / "s.json"), "inventory": body}))
+    old = read_snapshot(tmp_path / "old.json")
+    assert old.functions[0].signing_job is None and old.signing_jobs == []
+    assert old.ecr_repositories[0].tag_mutability_exclusions is None
+
+
 def test_document_layout(tmp_path: Path) -> None:
     target = tmp_path / "snapshot.json"
     write_snapshot(_live_inventory(), target, meta={**META, "stats": {"calls": 12}})
@@ -129,8 +159,8 @@ def test_document_layout(tmp_path: Path) -> None:
     assert document["tool_version"] == lambdasec.__version__
     assert document["meta"] == {"accounts": [ACCOUNT], "regions": [REGION], "stats": {"calls": 12}}
     body = document["inventory"]
-    assert set(body) >= {"functions", "roles", "ecr_repositories", "signing_profiles", "coverage_gaps", "scopes",
-                         "own_accounts", "aliases"}
+    assert set(body) >= {"functions", "roles", "ecr_repositories", "signing_profiles", "signing_jobs",
+                         "coverage_gaps", "scopes", "own_accounts", "aliases"}
     fn = body["functions"][0]
     # Values: strings stay strings, references and unresolved values are tagged; defaults are left out.
     assert fn["role"] == {"$ref": ROLE_ARN, "attribute": "Arn"}

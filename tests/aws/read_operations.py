@@ -35,6 +35,7 @@ READ_OPERATIONS: Final = frozenset({
     ("lambda", "ListLayerVersions"),
     ("lambda", "GetLayerVersion"),
     ("lambda", "GetLayerVersionPolicy"),
+    ("lambda", "ListAliases"),
     # roles and their policies
     ("iam", "GetAccountAuthorizationDetails"),
     # networks of VPC functions
@@ -42,7 +43,8 @@ READ_OPERATIONS: Final = frozenset({
     ("ec2", "DescribeRouteTables"),
     ("ec2", "DescribeSecurityGroups"),
     ("ec2", "DescribeVpcEndpoints"),
-    # the account's posture: trails, GuardDuty, keys, log groups, signing profiles, image repositories
+    # the account's posture: trails, GuardDuty, keys, log groups, signing profiles and the signing jobs of the
+    # functions' code, image repositories
     ("cloudtrail", "DescribeTrails"),
     ("cloudtrail", "GetTrailStatus"),
     ("cloudtrail", "GetEventSelectors"),
@@ -54,6 +56,7 @@ READ_OPERATIONS: Final = frozenset({
     ("kms", "GetKeyPolicy"),
     ("logs", "DescribeLogGroups"),
     ("signer", "ListSigningProfiles"),
+    ("signer", "DescribeSigningJob"),
     ("ecr", "DescribeRepositories"),
     ("ecr", "GetRegistryScanningConfiguration"),
 })

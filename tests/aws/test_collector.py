@@ -12,6 +12,8 @@ import random
 import time
 from typing import Any
 
+import pytest
+
 from lambdasec.collectors.aws.api import Api, ApiSettings, CallStats, RateLimiter
 from lambdasec.collectors.aws.collector import collect_live, link_pass, sort_buckets
 from lambdasec.collectors.aws.session import LiveOptions
@@ -178,6 +180,44 @@ def test_a_crashing_module_is_an_internal_error_gap_not_a_crash(aws: Emulator) -
     assert [(g.kind, g.message) for g in inventory.coverage_gaps] == [
         ("internal-error", f"account {ACCOUNT}, region us-east-1, lambda: KeyError: 'FunctionArn'")]
     assert inventory.scopes == [ScannedScope(ACCOUNT, "us-east-1", ["iam"])]
+
+
+def test_follow_ups_run_after_every_module_with_all_the_functions_and_a_crash_is_a_gap(
+        aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real posture module has a follow-up (the signing jobs of the functions' code): it runs per scope once
+    every first-round task is done, with the functions of every scope; a stand-in posture has none."""
+    from lambdasec.collectors.aws import posture_service
+
+    seed(aws, {"us-east-1": ["a"], "eu-west-1": ["b"]})
+    seen: list[tuple[str, list[str]]] = []
+
+    def follow_up(api: Api, inventory: Inventory, options: LiveOptions, functions: Any) -> None:
+        seen.append((api.scope.region, sorted(str(fn.name) for fn in functions)))
+        if api.scope.region == "eu-west-1":
+            raise RuntimeError("boom")
+
+    def posture(api: Api, inventory: Inventory, options: LiveOptions) -> None:
+        """Reads nothing; passes for the real module, whose follow-up runs."""
+
+    posture.__module__ = posture_service.__name__
+    posture.OPERATIONS = ()  # type: ignore[attr-defined]
+    monkeypatch.setattr(posture_service, "collect_signing_jobs", follow_up)
+    regions = ("us-east-1", "eu-west-1")
+    inventory = collect_live(LiveOptions(regions=regions), services={**SERVICES, "posture": posture}, **FAST)
+    assert sorted(seen) == [("eu-west-1", ["a", "b"]), ("us-east-1", ["a", "b"])]
+    assert [(g.kind, g.message) for g in inventory.coverage_gaps] == [
+        ("internal-error", f"account {ACCOUNT}, region eu-west-1, posture: RuntimeError: boom")]
+    assert inventory.scopes == [ScannedScope(ACCOUNT, "eu-west-1", ["iam", "lambda"]),
+                                ScannedScope(ACCOUNT, "us-east-1", ["iam", "lambda"])]
+
+    def stand_in(api: Api, inventory: Inventory, options: LiveOptions) -> None:
+        """Reads nothing, and is not the real module: no follow-up."""
+
+    stand_in.OPERATIONS = ()  # type: ignore[attr-defined]
+    seen.clear()
+    assert collect_live(LiveOptions(regions=regions), services={**SERVICES, "posture": stand_in},
+                        **FAST).coverage_gaps == []
+    assert seen == []
 
 
 def test_organization_accounts_are_each_read_with_their_own_credentials(aws: Emulator) -> None:

@@ -8,7 +8,8 @@ Faults are injected where botocore sees AWS: a ``before-send`` handler on each c
 answers the request as AWS would (the HTTP status, headers and error body of the service's protocol), or sends
 it to a port that refuses connections, or to one that accepts and never answers (the client's read timeout).
 lambdasec's own code is never patched. The APIs moto 5.2.1 lacks (``ListFunctionUrlConfigs``, the code-signing
-listings, Signer's ``ListSigningProfiles``) are answered by the same handler, so faults reach them too.
+listings, Signer's ``ListSigningProfiles`` and ``DescribeSigningJob``) are answered by the same handler, so faults
+reach them too.
 
 The account is seeded once for the module (two regions, an insecure and a clean function in each, plus one of
 each resource that makes the collectors call their per-resource APIs) and the clean scan is run once; the scan
@@ -47,6 +48,8 @@ pytestmark = pytest.mark.usefixtures("no_backoff")
 HOME, OTHER = "us-east-1", "eu-west-1"
 SIGNING_PROFILE: Final = f"arn:aws:signer:{{region}}:{ACCOUNT}:/signing-profiles/release/v1"
 CODE_SIGNING: Final = f"arn:aws:lambda:{{region}}:{ACCOUNT}:code-signing-config:csc-0123456789abcdef0"
+SIGNING_JOB_ID: Final = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+SIGNING_JOB: Final = f"arn:aws:signer:{HOME}:{ACCOUNT}:/signing-jobs/{SIGNING_JOB_ID}"  # Worker's code's
 
 
 # ---------------------------------------------------------------- the faults
@@ -212,6 +215,12 @@ class FaultPlan:
                 "profileName": "release", "profileVersion": "v1", "status": "Active",
                 "profileVersionArn": SIGNING_PROFILE.format(region=region),
                 "arn": SIGNING_PROFILE.format(region=region).rsplit("/", 1)[0]}]})
+        if (service, operation) == ("signer", "DescribeSigningJob"):  # Worker's, revoked (INT017 reports it)
+            assert request.url.endswith(f"/signing-jobs/{SIGNING_JOB_ID}"), request.url
+            return json_response(request.url, {
+                "jobId": SIGNING_JOB_ID, "status": "Succeeded", "profileName": "release", "profileVersion": "v1",
+                "signatureExpiresAt": 2119478400,  # 2037-03-01
+                "revocationRecord": {"reason": "build host compromised", "revokedAt": 1790929800}})  # 2026-10-02 08:30
         return None
 
 
@@ -261,8 +270,10 @@ def seed_account(aws: Emulator) -> list[str]:
     lam.add_layer_version_permission(LayerName="shared", VersionNumber=1, StatementId="org",
                                      Action="lambda:GetLayerVersion", Principal="*")
     role = aws.client("iam").get_role(RoleName=f"Clean{_suffix(HOME)}Role")["Role"]["Arn"]
-    lam.create_function(FunctionName="Worker", Runtime="python3.12", Role=role, Handler="app.handler",
-                        Code={"ZipFile": _zip()}, Layers=[layer])
+    signed = aws.client("lambda", HOME)  # moto keeps a SigningJobArn sent with CreateFunction (botocore cannot)
+    signed.meta.events.register("before-call.lambda.CreateFunction", _signed_by(SIGNING_JOB))
+    signed.create_function(FunctionName="Worker", Runtime="python3.12", Role=role, Handler="app.handler",
+                           Code={"ZipFile": _zip()}, Layers=[layer])
     queue = aws.client("sqs", HOME).create_queue(QueueName="jobs")["QueueUrl"]
     queue_arn = aws.client("sqs", HOME).get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
@@ -283,6 +294,17 @@ def seed_account(aws: Emulator) -> list[str]:
 
 def _suffix(region: str) -> str:
     return "".join(part.capitalize() for part in region.split("-"))
+
+
+def _signed_by(job: str) -> Callable[..., None]:
+    """A ``before-call`` handler adding ``SigningJobArn`` to a CreateFunction request: Lambda sets it when the
+    package is signed, which moto does not do; it keeps the field when the request carries it."""
+    def add(params: dict[str, Any], **_: Any) -> None:
+        body = json.loads(params["body"])
+        body.update(SigningJobArn=job, SigningProfileVersionArn=SIGNING_PROFILE.format(region=HOME))
+        params["body"] = json.dumps(body).encode()
+
+    return add
 
 
 # ---------------------------------------------------------------- scanning
@@ -326,7 +348,7 @@ class Account:
 
     def scan(self, faults: tuple[Fault, ...] = (), options: LiveOptions | None = None, **settings: Any) -> Scan:
         plan = FaultPlan(faults, self.emulator, self.network)
-        options = options or LiveOptions(regions=(HOME,))
+        options = options or LiveOptions(regions=(HOME,), alias_policies=True)  # every read of the collectors
         options.endpoint_url = self.emulator.endpoint
         with fewer_gc_passes():  # as `lambdasec scan` runs: the test's large heap made each row seconds slower
             inventory = collect_live(options, session_factory=faulty_sessions(plan, self.loader),
@@ -336,7 +358,8 @@ class Account:
 
     def clean(self, regions: tuple[str, ...] = (HOME,), workers: int = 8) -> Scan:
         if (regions, workers) not in self._clean:
-            self._clean[(regions, workers)] = self.scan(options=LiveOptions(regions=regions, max_workers=workers))
+            self._clean[(regions, workers)] = self.scan(options=LiveOptions(regions=regions, max_workers=workers,
+                                                                            alias_policies=True))
         return self._clean[(regions, workers)]
 
     def protocol(self, service: str) -> str:
@@ -444,6 +467,28 @@ def test_what_a_failed_read_left_unknown_is_not_evaluated_not_clean(account: Acc
         assert judged[("RES002", name)] == "its configuration (GetFunction) could not be read (see the coverage gaps)"
 
 
+def test_a_signing_job_that_cannot_be_read_leaves_its_function_not_evaluated(account: Account) -> None:
+    """Worker's code was signed by a job since revoked: the clean scan reads the job after Lambda (the follow-up
+    round) and INT017 reports it; with DescribeSigningJob refused, the gap says so and INT017 says "not evaluated"
+    for Worker rather than nothing."""
+    clean = account.clean()
+    worker = f"arn:aws:lambda:{HOME}:{ACCOUNT}:function:Worker"
+    assert [job.key for job in clean.inventory.signing_jobs] == [SIGNING_JOB]
+    assert clean.attempts("signer", "DescribeSigningJob") == ["ok"]  # once, after Lambda named the job
+    assert ("INT017", worker, "revoked") in clean.findings()
+    faulted = account.scan((Fault("denied", "signer", "DescribeSigningJob"),))
+    assert faulted.gaps() == [("access-denied", f"account {ACCOUNT}, region {HOME}, signer:DescribeSigningJob: "
+                                                "AccessDeniedException: injected denied")]
+    assert "signer" not in faulted.scope(HOME)
+    assert not [f for f in faulted.report.findings if f.rule_id == "INT017"]
+    assert [(n.resource_id, n.reason) for n in faulted.report.not_evaluated if n.rule_id == "INT017"] == [
+        (worker, f"its signing job {SIGNING_JOB}: signer was not read completely in account {ACCOUNT}, {HOME} "
+                 "(see the coverage gaps)")]
+    # ListSigningProfiles refused: the job, read in its own call, is still judged
+    profiles_denied = account.scan((Fault("denied", "signer", "ListSigningProfiles"),))
+    assert ("INT017", worker, "revoked") in profiles_denied.findings()
+
+
 def test_the_core_rows_cover_every_call_the_scan_makes_before_the_modules() -> None:
     covered = {("sts", "GetCallerIdentity"), ("sts", "AssumeRole"), ("ec2", "DescribeRegions"),
                ("organizations", "ListAccounts")}  # the four tests below, and the Organization member's row
@@ -534,7 +579,7 @@ def test_credentials_expiring_mid_scan_leave_gaps_for_what_was_not_read(account:
     # the first request of the second region (the first of all, GetCallerIdentity, is sent to the home region)
     first_home = next(i for i, (region, *_) in enumerate(clean.plan.sent) if i and region == HOME)
     faulted = account.scan((Fault("expired", after=first_home),),
-                           LiveOptions(regions=REGIONS, max_workers=1))
+                           LiveOptions(regions=REGIONS, max_workers=1, alias_policies=True))
     assert {(kind, message.split(", ")[1], message.rsplit(": ", 1)[-1]) for kind, message in faulted.gaps()} == {
         ("access-denied", f"region {HOME}", "injected expired")}
     assert sorted(api_of(message) for _, message in faulted.gaps()) == FIRST_READS
@@ -553,7 +598,8 @@ FIRST_READS: Final = sorted([
 
 def test_an_unreachable_region_is_one_gap_and_the_other_is_kept(account: Account) -> None:
     clean = account.clean(REGIONS, workers=1)  # the expired-credentials row's: the same findings as 8 workers
-    faulted = account.scan((Fault("refused", region=OTHER, spared=("iam", "sts")),), LiveOptions(regions=REGIONS),
+    faulted = account.scan((Fault("refused", region=OTHER, spared=("iam", "sts")),),
+                           LiveOptions(regions=REGIONS, alias_policies=True),
                            max_attempts=0)
     [(kind, message)] = faulted.gaps()
     assert kind == "unreachable"

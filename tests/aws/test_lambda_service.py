@@ -597,3 +597,95 @@ def test_alias_urls_and_an_environment_lambda_cannot_decrypt(aws: Emulator) -> N
     assert [(g.kind, g.message) for g in inventory.coverage_gaps] == [(
         "access-denied", f"account {ACCOUNT}, region {REGION}, lambda: the environment variables of {OPEN} could "
         "not be read: AccessDeniedException: Lambda was unable to decrypt the environment")]
+
+
+# ---------------------------------------------------------------- aliases' own resource policies
+GATEWAY = f"{PREFIX}:function:gateway"
+
+
+def _statement(sid: str, principal: Any, resource: str, **extra: Any) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Principal": principal, "Action": "lambda:InvokeFunction",
+            "Resource": resource, **extra}
+
+
+def _alias_account(aws: Emulator) -> Any:
+    """A function with two aliases: "live" has a URL and a public policy of its own, "canary" is invoked by S3
+    through its own policy and nothing else names it. moto keeps one policy per function version, shared by its
+    aliases (real Lambda keeps one per alias), so GetPolicy is answered per qualifier by a before-call handler;
+    the URL of "live" by the ListFunctionUrlConfigs handler (moto has no alias URLs)."""
+    aws.client("iam", REGION).create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")
+    lam = aws.client("lambda", REGION)
+    lam.create_function(FunctionName="gateway", Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": ZIPS[TIDY]})
+    version = lam.publish_version(FunctionName="gateway")["Version"]
+    for alias in ("canary", "live"):
+        lam.create_alias(FunctionName="gateway", Name=alias, FunctionVersion=version)
+    policies = {
+        None: [_statement("gw", {"Service": "apigateway.amazonaws.com"}, GATEWAY,
+                          Condition={"ArnLike": {"AWS:SourceArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:a/*"}})],
+        "live": [_statement("public", "*", f"{GATEWAY}:live")],
+        "canary": [_statement("uploads", {"Service": "s3.amazonaws.com"}, f"{GATEWAY}:canary",
+                              Condition={"ArnLike": {"AWS:SourceArn": "arn:aws:s3:::uploads-bucket"},
+                                         "StringEquals": {"AWS:SourceAccount": ACCOUNT}})],
+    }
+    asked: list[str | None] = []
+
+    def policy(params: dict[str, Any], **_: Any) -> tuple[Answer, dict[str, Any]]:
+        qualifier = params.get("query_string", {}).get("Qualifier")
+        asked.append(qualifier)
+        document = {"Version": "2012-10-17", "Id": "default", "Statement": policies[qualifier]}
+        return Answer(), {"Policy": json.dumps(document), "RevisionId": "r"}
+
+    urls = [{"FunctionUrl": "https://g.lambda-url.us-east-1.on.aws/", "FunctionArn": f"{GATEWAY}:live",
+             "AuthType": "AWS_IAM", "CreationTime": "t", "LastModifiedTime": "t"}]
+    api = aws.api(REGION)
+    _on(api, "before-call.lambda.ListFunctionUrlConfigs", lambda **_: (Answer(), {"FunctionUrlConfigs": urls}))
+    _on(api, "before-call.lambda.GetPolicy", policy)
+    emulate_missing_apis(aws, api)
+    return api, asked
+
+
+def test_the_policy_of_an_alias_the_scan_sees_is_read_from_getpolicys_own_quota(aws: Emulator) -> None:
+    api, asked = _alias_account(aws)
+    inventory = collect(api)
+    assert asked == [None, "live"]  # the function's policy, then the alias its URL names; "canary" is not seen
+    assert [(p.key, p.principal, p.function) for p in inventory.permissions] == [
+        (f"{GATEWAY}#policy/gw", "apigateway.amazonaws.com", ResourceRef(GATEWAY, "Arn")),
+        (f"{GATEWAY}:live#policy/public", "*", ResourceRef(GATEWAY, "Arn"))]
+    assert api.stats.by_bucket() == {"lambda": 5, "lambda:GetFunction": 1, "lambda:GetPolicy": 2}
+    report = evaluate(inventory, all_rules(), ScanSettings(now=FIXTURE_CLOCK))
+    assert [(f.rule_id, f.resource_key) for f in report.findings if f.rule_id == "EXP003"] == [
+        ("EXP003", f"{GATEWAY}:live#policy/public")]
+
+
+def test_alias_policies_lists_every_alias_and_reads_what_its_policy_opens(aws: Emulator) -> None:
+    api, asked = _alias_account(aws)
+    inventory = collect(api, alias_policies=True)
+    assert asked == [None, "canary", "live"]
+    assert [p.key for p in inventory.permissions] == [
+        f"{GATEWAY}#policy/gw", f"{GATEWAY}:canary#policy/uploads", f"{GATEWAY}:live#policy/public"]
+    # S3 invokes the alias asynchronously: its event-invoke configs are read although the function's own
+    # policy gave no reason to, and RES001 judges them (none: failed events are dropped).
+    assert [(s.key, s.kind, s.invocation) for s in inventory.event_sources] == [
+        (f"{GATEWAY}:canary#policy/uploads#source", "s3", "async")]
+    assert api.stats.by_bucket() == {"lambda": 7, "lambda:GetFunction": 1, "lambda:GetPolicy": 3}
+    assert (api.stats.calls[("lambda", "ListAliases")], api.stats.calls[("lambda", "GetPolicy")]) == (1, 3)
+    report = evaluate(inventory, all_rules(), ScanSettings(now=FIXTURE_CLOCK))
+    assert sorted((f.rule_id, f.resource_key) for f in report.findings if f.rule_id in {"EXP003", "RES001"}) == [
+        ("EXP003", f"{GATEWAY}:live#policy/public"), ("RES001", GATEWAY)]
+
+
+def test_a_failed_alias_listing_is_a_gap_and_the_policy_rules_say_not_evaluated(aws: Emulator) -> None:
+    api, _ = _alias_account(aws)
+    _on(api, "before-call.lambda.ListAliases", _fail("AccessDeniedException"), first=True)
+    inventory = collect(api, alias_policies=True)
+    [fn] = inventory.functions
+    assert fn.unread == ["aliases"]
+    assert [(g.kind, g.message.split(": ")[0]) for g in api.gaps] == [
+        ("access-denied", f"account {ACCOUNT}, region {REGION}, lambda:ListAliases")]
+    report = evaluate(inventory, all_rules(), ScanSettings(now=FIXTURE_CLOCK))
+    reasons = {n.rule_id: n.reason for n in report.not_evaluated if n.resource_id == GATEWAY}
+    assert reasons["EXP003"] == ("its aliases (whose own resource policies were to be read) could not be read "
+                                 "(see the coverage gaps)")
+    # What was read is still judged: the public policy of "live" (named by its URL) is a finding.
+    assert ("EXP003", f"{GATEWAY}:live#policy/public") in {(f.rule_id, f.resource_key) for f in report.findings}

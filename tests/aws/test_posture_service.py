@@ -1,9 +1,10 @@
-"""Account posture of a live account (moto, and botocore's Stubber where moto lacks the API): CloudTrail,
-GuardDuty, KMS, Lambda log groups, Signer and ECR normalized like the CloudFormation collector's, and the
-observability rules judging them."""
+"""Account posture of a live account (moto, and botocore's Stubber or a ``before-call`` handler where moto lacks
+the API): CloudTrail, GuardDuty, KMS, Lambda log groups, Signer profiles and signing jobs, and ECR normalized like
+the CloudFormation collector's, and the rules judging them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,19 +15,25 @@ from lambdasec.collectors.aws.api import Api, ApiSettings, RateLimiter, Scope
 from lambdasec.collectors.aws.posture_service import (
     OPERATIONS,
     collect_posture,
+    collect_signing_jobs,
     detector_features,
     emits_trail_here,
     scans_on_push,
+    signing_jobs_of,
+    tag_exclusions,
 )
 from lambdasec.engine import ScanSettings, evaluate
 from lambdasec.iam.policy import parse_document
 from lambdasec.model.inventory import (
+    CodeLocation,
     EcrRepository,
     Function,
     GuardDutyDetector,
     Inventory,
     KmsKey,
     LogGroup,
+    ScannedScope,
+    SigningJob,
     SigningProfile,
     Trail,
 )
@@ -35,7 +42,7 @@ from lambdasec.model.values import Unresolved
 from lambdasec.rules.registry import all_rules
 
 from ..conftest import FIXTURE_CLOCK
-from .conftest import ACCOUNT, Emulator
+from .conftest import ACCOUNT, Answer, Emulator
 
 REGION = "us-east-1"
 LAMBDA_DATA = [{"Name": "Lambda invocations", "FieldSelectors": [
@@ -305,3 +312,144 @@ def test_detector_features_and_registry_scanning_rules() -> None:
                                                    "repositoryFilters": [{"filter": "*", "filterType": "WILDCARD"}]}]}
     assert scans_on_push("any", True, enhanced) is False
 
+
+
+def test_tag_mutability_exclusion_filters_are_read(aws: Emulator) -> None:
+    """ECR's *_WITH_EXCLUSION kinds come with their wildcard filters (moto 5.2.1 keeps them), which INT016 and
+    INT005 need to tell a movable tag from a fixed one."""
+    ecr = aws.client("ecr", REGION)
+    ecr.create_repository(repositoryName="web", imageTagMutability="IMMUTABLE_WITH_EXCLUSION",
+                          imageTagMutabilityExclusionFilters=[{"filter": "dev-*", "filterType": "WILDCARD"},
+                                                              {"filter": "latest", "filterType": "WILDCARD"}])
+    ecr.create_repository(repositoryName="api", imageTagMutability="MUTABLE_WITH_EXCLUSION",
+                          imageTagMutabilityExclusionFilters=[{"filter": "v*", "filterType": "WILDCARD"}])
+    ecr.create_repository(repositoryName="plain")
+    api, _ = _api(aws)
+    inventory = Inventory()
+    posture_service.collect_ecr(api, inventory)
+    assert api.gaps == []
+    assert sorted((r.name, r.tag_mutability, r.tag_mutability_exclusions) for r in inventory.ecr_repositories) == [
+        ("api", "MUTABLE_WITH_EXCLUSION", ["v*"]), ("plain", "MUTABLE", None),
+        ("web", "IMMUTABLE_WITH_EXCLUSION", ["dev-*", "latest"])]
+    # a filter type lambdasec does not know: the filters are not known (nothing is guessed from the others)
+    assert tag_exclusions([{"filter": "v*", "filterType": "WILDCARD"}, {"filter": "^v", "filterType": "REGEX"}]) is None
+    assert tag_exclusions([]) is None and tag_exclusions(None) is None
+
+    registry = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+    for name, image in (("release", f"{registry}/api:v3"), ("nightly", f"{registry}/api:nightly"),
+                        ("dev", f"{registry}/web:dev-1"), ("prod", f"{registry}/web:prod")):
+        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        inventory.add(inventory.functions, Function(
+            key=arn, id=arn, type="AWS::Lambda::Function", location=Location(arn=arn, region=REGION), name=name,
+            package_type="Image", code=CodeLocation("image", image)))
+    inventory.scopes = [ScannedScope(ACCOUNT, REGION, ["ecr", "lambda"])]
+    report = evaluate(inventory, all_rules(), ScanSettings(now=FIXTURE_CLOCK))
+    flagged = sorted((f.rule_id, f.resource_id.rsplit(":", 1)[-1]) for f in report.findings
+                     if f.rule_id in ("INT005", "INT016"))
+    assert flagged == [("INT016", "dev"), ("INT016", "nightly")]  # INT005 leaves read repositories to INT016
+
+
+JOBS = f"arn:aws:signer:{REGION}:{ACCOUNT}:/signing-jobs"
+
+
+def _job_answers(session: Any, answers: dict[str, Any], asked: list[str]) -> None:
+    """moto 5.2.1 has no DescribeSigningJob (its server answers 404): a ``before-call`` handler on the scan's own
+    session answers it, per job id, as Signer would (a parsed response, or an error code); ``asked`` records the
+    job ids requested."""
+    from botocore.awsrequest import AWSResponse
+
+    def describe(params: dict[str, Any], **_: Any) -> Any:
+        job_id = params["url_path"].rsplit("/", 1)[-1]
+        asked.append(job_id)
+        answer = answers[job_id]
+        if isinstance(answer, str):
+            return AWSResponse(params["url_path"], 404 if answer == "ResourceNotFoundException" else 403, {}, None), {
+                "Error": {"Code": answer, "Message": "injected"}}
+        return Answer(), answer
+
+    session.events.register("before-call.signer.DescribeSigningJob", describe)
+
+
+def _signed(name: str, job: str | None, region: str = REGION, account: str = ACCOUNT) -> Function:
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+    return Function(key=arn, id=arn, type="AWS::Lambda::Function", location=Location(arn=arn, region=REGION),
+                    name=name, runtime="python3.12", handler="app.handler",
+                    signing_job=f"arn:aws:signer:{region}:{account}:/signing-jobs/{job}" if job else None)
+
+
+def test_signing_jobs_are_read_once_each_in_their_own_account_and_region(aws: Emulator) -> None:
+    expires = dt.datetime(2037, 3, 1, tzinfo=dt.timezone.utc)
+    answers: dict[str, Any] = {
+        "job-a": {"jobId": "job-a", "status": "Succeeded", "profileName": "release", "profileVersion": "a1b2c3d4e5",
+                  "signatureExpiresAt": expires},
+        "job-b": {"jobId": "job-b", "status": "Succeeded", "profileName": "release", "profileVersion": "a1b2c3d4e5",
+                  "signatureExpiresAt": expires, "revocationRecord": {
+                      "reason": "build host compromised", "revokedBy": f"arn:aws:iam::{ACCOUNT}:user/sec",
+                      "revokedAt": dt.datetime(2026, 10, 2, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))}},
+        "job-c": {"jobId": "job-c", "status": "Succeeded", "revocationRecord": {}},  # an empty record: not revoked
+        "job-gone": "ResourceNotFoundException",
+    }
+    functions = [_signed("a", "job-a"), _signed("a2", "job-a"), _signed("b", "job-b"), _signed("c", "job-c"),
+                 _signed("gone", "job-gone"), _signed("unsigned", None),
+                 _signed("tooling", "job-t", account="210987654321"), _signed("eu", "job-eu", region="eu-west-1")]
+    assert signing_jobs_of(functions) == {
+        (ACCOUNT, REGION): {f"{JOBS}/{job}" for job in ("job-a", "job-b", "job-c", "job-gone")},
+        ("210987654321", REGION): {f"arn:aws:signer:{REGION}:210987654321:/signing-jobs/job-t"},
+        (ACCOUNT, "eu-west-1"): {f"arn:aws:signer:eu-west-1:{ACCOUNT}:/signing-jobs/job-eu"}}
+    session = aws.session()
+    asked: list[str] = []
+    _job_answers(session, answers, asked)
+    log: list[tuple[str, str]] = []
+    api = Api(Scope(ACCOUNT, REGION, session, aws.endpoint), limiter=RateLimiter(default=0, rates={}),
+              settings=ApiSettings(request_log=log))
+    inventory = Inventory()
+    collect_signing_jobs(api, inventory, SimpleNamespace(), functions)
+    # each job of this account and region once, in ARN order; the other account's and region's are not asked
+    assert asked == ["job-a", "job-b", "job-c", "job-gone"]
+    assert log == [("signer", "DescribeSigningJob")] * 4
+    assert api.gaps == [] and api.ok("signer")  # a job Signer does not know is an answer, not a failure
+
+    def job(job_id: str, **fields: Any) -> SigningJob:
+        arn = f"{JOBS}/{job_id}"
+        return SigningJob(key=arn, id=arn, type="AWS::Signer::SigningJob", location=Location(arn=arn, region=REGION),
+                          status="Succeeded", **fields)
+
+    assert inventory.signing_jobs == [
+        job("job-a", profile_name="release", profile_version="a1b2c3d4e5",
+            signature_expires_at="2037-03-01T00:00:00+00:00"),
+        job("job-b", profile_name="release", profile_version="a1b2c3d4e5", revoked=True,
+            revoked_at="2026-10-02T08:30:00+00:00", revocation_reason="build host compromised",
+            signature_expires_at="2037-03-01T00:00:00+00:00"),
+        job("job-c")]
+
+    for fn in functions:
+        inventory.add(inventory.functions, fn)
+    inventory.scopes = [ScannedScope(ACCOUNT, REGION, ["lambda", "signer"])]
+    report = evaluate(inventory, all_rules(), ScanSettings(now=FIXTURE_CLOCK))
+    assert [(f.resource_id.rsplit(":", 1)[-1], f.variant) for f in report.findings if f.rule_id == "INT017"] == [
+        ("b", "revoked")]
+    assert sorted((n.resource_id.rsplit(":", 1)[-1], n.reason) for n in report.not_evaluated
+                  if n.rule_id == "INT017") == [
+        ("eu", f"its signing job arn:aws:signer:eu-west-1:{ACCOUNT}:/signing-jobs/job-eu: account {ACCOUNT} in "
+               "eu-west-1 was not part of the scan"),
+        ("gone", f"its signing job {JOBS}/job-gone was not found in Signer (account {ACCOUNT}, {REGION})"),
+        ("tooling", f"its signing job arn:aws:signer:{REGION}:210987654321:/signing-jobs/job-t: account 210987654321 "
+                    f"in {REGION} was not part of the scan")]
+
+
+def test_a_signing_job_that_cannot_be_read_is_a_gap_and_not_evaluated(aws: Emulator) -> None:
+    session = aws.session()
+    asked: list[str] = []
+    _job_answers(session, {"job-a": "AccessDeniedException"}, asked)
+    api = Api(Scope(ACCOUNT, REGION, session, aws.endpoint), limiter=RateLimiter(default=0, rates={}),
+              settings=ApiSettings(max_attempts=0))
+    inventory = Inventory()
+    collect_signing_jobs(api, inventory, SimpleNamespace(), [_signed("a", "job-a")])
+    assert inventory.signing_jobs == [] and not api.ok("signer")
+    assert [(gap.kind, gap.message) for gap in api.gaps] == [
+        ("access-denied", f"account {ACCOUNT}, region {REGION}, signer:DescribeSigningJob: AccessDeniedException: "
+                          "injected")]
+    # nothing to read in a region where Signer is not offered (botocore's endpoint data): no call, no gap
+    quiet = Api(Scope(ACCOUNT, "mx-central-9", session, aws.endpoint), limiter=RateLimiter(default=0, rates={}))
+    collect_signing_jobs(quiet, Inventory(), SimpleNamespace(), [_signed("x", "job-x", region="mx-central-9")])
+    assert asked == ["job-a"] and quiet.gaps == []

@@ -72,7 +72,7 @@ def test_the_allow_list_is_what_the_modules_declare_and_permissions_grants() -> 
                for action in statement["Action"]}
     assert {iam_action(*op) for op in READ_OPERATIONS} == granted | {iam_action(*op) for op in NO_PERMISSION}
     assert set(read_actions()) <= {iam_action(*op) for op in READ_OPERATIONS}
-    assert len(READ_OPERATIONS) == 34
+    assert len(READ_OPERATIONS) == 36
 
 
 def test_a_read_only_scan_is_recorded_and_passes(aws: Emulator, live_requests: LiveRequests) -> None:

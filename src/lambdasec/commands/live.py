@@ -26,7 +26,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 # The live options of `scan` and `collect`, in the order --help shows them.
 LIVE_PARAMS: Final = ("aws", "profile", "regions", "all_regions", "role_arn", "external_id", "org", "role_name",
-                      "accounts", "shard", "max_workers")
+                      "accounts", "shard", "max_workers", "alias_policies")
 
 
 def _live_options(*, download: bool) -> list[Callable[[Any], Any]]:
@@ -45,6 +45,10 @@ def _live_options(*, download: bool) -> list[Callable[[Any], Any]]:
         click.option("--shard", metavar="K/N", help="Read only shard K of N of the account x region work list."),
         click.option("--max-workers", type=click.IntRange(min=1), default=8, show_default=True,
                      help="Concurrent AWS requests (threads across accounts, regions and services)."),
+        click.option("--alias-policies", is_flag=True,
+                     help="List every function's aliases and read their own resource policies (one more "
+                          "Lambda call per function; without it, only aliases a URL, event-invoke config or "
+                          "mapping names)."),
     ]
     if download:
         options.append(click.option("--download-code", is_flag=True,
@@ -85,7 +89,8 @@ def options_from_cli(live: Mapping[str, Any]) -> LiveOptions:
             all_regions=bool(live.get("all_regions")), role_arn=live.get("role_arn"),
             external_id=live.get("external_id"), org=bool(live.get("org")), role_name=live.get("role_name"),
             accounts=accounts, shard=parse_shard(live["shard"]) if live.get("shard") else None,
-            download_code=bool(live.get("download_code")), max_workers=int(live.get("max_workers") or 8))
+            download_code=bool(live.get("download_code")), max_workers=int(live.get("max_workers") or 8),
+            alias_policies=bool(live.get("alias_policies")))
         options.check()
     except LiveUsageError as exc:
         raise LiveError(str(exc)) from None

@@ -177,8 +177,11 @@ class Function(Resource):
     log_group: Value | None = None  # LoggingConfig.LogGroup when set
     version: str | None = None  # live functions: "$LATEST"
     code_sha256: str | None = None  # live functions: the deployed package's hash (base64, as Lambda gives it)
-    # Live functions: the parts a failed call left unknown ("details": GetFunction, "policy", "urls",
-    # "event-invoke-configs", "code-signing", "role"): the rules judging them say "not evaluated", not "clean".
+    # Live functions whose code was signed: the AWS Signer job that signed it (SigningJobArn), else None.
+    signing_job: str | None = None
+    # Live functions: the parts a failed call left unknown ("details": GetFunction, "policy" (its own or an
+    # alias's), "aliases" (ListAliases), "urls", "event-invoke-configs", "code-signing", "role"): the rules
+    # judging them say "not evaluated", not "clean".
     unread: list[str] = field(default_factory=list)
 
 
@@ -353,8 +356,12 @@ class EcrRepository(Resource):
     """An ECR repository holding a container-image function's image (live scans)."""
 
     name: str = ""
-    tag_mutability: str = "MUTABLE"  # "MUTABLE" | "IMMUTABLE"
+    # "MUTABLE" | "IMMUTABLE" | "IMMUTABLE_WITH_EXCLUSION" | "MUTABLE_WITH_EXCLUSION", as ECR gives it
+    tag_mutability: str = "MUTABLE"
     scan_on_push: bool = False
+    # The wildcard filters of the *_WITH_EXCLUSION kinds: tags they match are the exceptions (mutable in an
+    # IMMUTABLE_WITH_EXCLUSION repository, immutable in a MUTABLE_WITH_EXCLUSION one). None: not read.
+    tag_mutability_exclusions: list[str] | None = None
 
 
 @dataclass
@@ -364,6 +371,20 @@ class SigningProfile(Resource):
     name: str = ""
     status: str = "Active"  # "Active" | "Canceled" | "Revoked"
     expires: str | None = None  # ISO 8601 end of the signature validity period, when known
+
+
+@dataclass
+class SigningJob(Resource):
+    """An AWS Signer signing job that signed the code of a live function (DescribeSigningJob), key = its ARN."""
+
+    status: str = ""  # the job's own status: "Succeeded" | "Failed" | "InProgress"
+    profile_name: str = ""
+    profile_version: str = ""
+    # The signature was revoked (the job has a revocationRecord): when (ISO 8601) and why, as far as Signer says.
+    revoked: bool = False
+    revoked_at: str | None = None
+    revocation_reason: str | None = None
+    signature_expires_at: str | None = None  # ISO 8601 end of the signature's validity, when Signer gives it
 
 
 @dataclass
@@ -429,6 +450,7 @@ class Inventory:
     packages: list[CodePackage] = field(default_factory=list)
     ecr_repositories: list[EcrRepository] = field(default_factory=list)
     signing_profiles: list[SigningProfile] = field(default_factory=list)
+    signing_jobs: list[SigningJob] = field(default_factory=list)
     coverage_gaps: list[CoverageGap] = field(default_factory=list)
     # Live scans: the accounts and regions read (empty for IaC scans).
     scopes: list[ScannedScope] = field(default_factory=list)
@@ -514,5 +536,5 @@ _BUCKETS = (
     "functions", "roles", "permissions", "function_urls", "layers", "layer_permissions",
     "code_signing_configs", "event_invoke_configs", "event_sources", "api_routes", "subnets", "routes",
     "route_table_associations", "security_groups", "vpc_endpoints", "trails", "guardduty_detectors",
-    "kms_keys", "log_groups", "users", "groups", "packages", "ecr_repositories", "signing_profiles",
+    "kms_keys", "log_groups", "users", "groups", "packages", "ecr_repositories", "signing_profiles", "signing_jobs",
 )

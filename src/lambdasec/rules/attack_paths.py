@@ -616,7 +616,7 @@ INTERNET_REACHABLE_PRIVILEGED = Rule(
         "buckets and secrets the function uses."
     ),
     check=_check_toxic_combination,
-    needs=("policy", "urls", "role"),
+    needs=("policy", "aliases", "urls", "role"),
     snippets={
         "cloudformation": (
             "FunctionUrl:\n"

@@ -36,6 +36,7 @@ Check = Callable[[Inventory, Context], Iterable[Outcome]]
 UNREAD_PARTS: Final = {
     "details": "configuration (GetFunction)", "policy": "resource policy", "urls": "function URLs",
     "event-invoke-configs": "event-invoke configs", "code-signing": "code-signing config",
+    "aliases": "aliases (whose own resource policies were to be read)",
     "role": "execution role",
 }
 

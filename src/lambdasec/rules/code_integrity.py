@@ -141,6 +141,32 @@ def _image_reference(uri: str, resolved: bool) -> _ImageReference:
     return _ImageReference("none") if ":" not in name else _ImageReference("unknown")
 
 
+def image_tag(uri: str) -> tuple[str, str]:
+    """How a concrete image URI (a live function's) selects its image: ("digest", ""), ("tag", the tag; "latest"
+    when it names none, as Docker reads it) or ("unknown", "")."""
+    reference = _image_reference(uri, resolved=True)
+    if reference.kind == "none":
+        return "tag", "latest"
+    return reference.kind, reference.tag
+
+
+def tag_is_mutable(repository: EcrRepository, tag: str) -> bool | None:
+    """Whether ``tag`` can be moved to another image in the repository (None: not known).
+
+    MUTABLE: every tag; IMMUTABLE: none. The ``*_WITH_EXCLUSION`` kinds list wildcard filters (``*`` matches any
+    run of characters; tags are case-sensitive) naming the exceptions: in IMMUTABLE_WITH_EXCLUSION the tags they
+    match stay mutable, in MUTABLE_WITH_EXCLUSION the tags they match are immutable. Without the filters (a snapshot
+    of an older lambdasec, a filter type not understood), such a repository is not known."""
+    kind = repository.tag_mutability
+    if kind in ("MUTABLE", "IMMUTABLE"):
+        return kind == "MUTABLE"
+    patterns = repository.tag_mutability_exclusions
+    if kind not in ("IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION") or patterns is None:
+        return None
+    excluded = any(re.fullmatch(".*".join(map(re.escape, pattern.split("*"))), tag) for pattern in patterns)
+    return excluded if kind == "IMMUTABLE_WITH_EXCLUSION" else not excluded
+
+
 def _image_functions(inventory: Inventory) -> Iterator[Function]:
     return (fn for fn in inventory.functions if fn.package_type == "Image")
 
@@ -242,12 +268,11 @@ def ecr_repository_key(image: str) -> tuple[str, str, str, str] | None:
     return f"arn:{partition}:ecr:{region}:{account}:repository/{name}", account, region, name
 
 
-def _immutable_repository(inventory: Inventory, image: str) -> bool:
-    """A live scan read the image's ECR repository and its tags cannot be moved (exclusions are not read, so
-    IMMUTABLE_WITH_EXCLUSION does not count)."""
+def _repository_was_read(inventory: Inventory, image: str) -> bool:
+    """A live scan read the image's ECR repository: INT016 then says whether the tag can really move (one finding
+    for one movable tag, not two)."""
     found = ecr_repository_key(image)
-    repository = inventory.get(found[0]) if found else None
-    return isinstance(repository, EcrRepository) and repository.tag_mutability == "IMMUTABLE"
+    return found is not None and isinstance(inventory.get(found[0]), EcrRepository)
 
 
 def _check_image_mutable_tag(inventory: Inventory, context: Context) -> Iterator[Outcome]:
@@ -260,7 +285,7 @@ def _check_image_mutable_tag(inventory: Inventory, context: Context) -> Iterator
         reference = _image_reference(text, resolved=isinstance(uri, str))
         if reference.kind == "unknown":
             yield IMAGE_MUTABLE_TAG.not_evaluated(fn, f"the image reference is not known statically ({text})")
-        elif reference.kind in ("tag", "none") and not _immutable_repository(inventory, text):
+        elif reference.kind in ("tag", "none") and not _repository_was_read(inventory, text):
             what = f"tag '{reference.tag}'" if reference.kind == "tag" else "no tag (read as 'latest')"
             yield IMAGE_MUTABLE_TAG.finding(
                 inventory, fn,
@@ -594,8 +619,8 @@ IMAGE_MUTABLE_TAG = Rule(
         "whatever the tag points to on the day of the next deployment: anyone who can push to the "
         "repository decides what the function will run, and a rollback does not bring the previous "
         "code back. Container images are not covered by Lambda code signing, so the digest is the only "
-        "thing that pins the code. A live scan that read the image's ECR repository does not report a tag in a "
-        "repository whose tags are IMMUTABLE (a tag there cannot be moved)."
+        "thing that pins the code. Where a live scan read the image's ECR repository, INT016 judges the tag "
+        "instead, from the repository's tag mutability: it reports the tags that can really be moved there."
     ),
     remediation=(
         "Reference the image by digest (repository@sha256:...), as produced by the build that pushed it, "

@@ -425,7 +425,7 @@ EXP003 = Rule(
         "URL permission only for endpoints that are meant to be public and authenticate requests in code."
     ),
     check=check_resource_policy_public,
-    needs=("policy",),
+    needs=("policy", "aliases"),
     snippets={
         "cloudformation": (
             "InvokePermission:\n"
@@ -485,7 +485,7 @@ EXP004 = Rule(
         "id). SAM event sources add these conditions for you."
     ),
     check=check_service_permission_without_source,
-    needs=("policy",),
+    needs=("policy", "aliases"),
     snippets={
         "cloudformation": (
             "BucketInvokePermission:\n"
@@ -550,7 +550,7 @@ EXP005 = Rule(
         "assume, where the access is scoped, logged and easy to revoke."
     ),
     check=check_permission_non_invoke_action,
-    needs=("policy",),
+    needs=("policy", "aliases"),
     snippets={
         "cloudformation": (
             "InvokePermission:\n"
@@ -611,7 +611,7 @@ EXP006 = Rule(
         "on an alias, and list the account in the trusted_accounts option so that lambdasec accepts it."
     ),
     check=check_invoke_granted_to_other_account,
-    needs=("policy",),
+    needs=("policy", "aliases"),
     snippets={
         "cloudformation": (
             "PartnerInvokePermission:\n"

@@ -9,6 +9,7 @@ stay silent there (OBS003, EXP007 and the identity rules cover what templates de
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
@@ -23,13 +24,14 @@ from ..model.inventory import (
     LayerVersion,
     Resource,
     ScannedScope,
+    SigningJob,
     SigningProfile,
     Trail,
 )
 from ..model.location import Location
 from ..model.values import ResourceRef, Unresolved
 from .base import Context, Outcome, Rule, unlisted_function_scopes
-from .code_integrity import ecr_repository_key
+from .code_integrity import ecr_repository_key, image_tag, tag_is_mutable
 from .observability import TRAIL_SNIPPETS
 
 _LAMBDA_TYPE: Final = "AWS::Lambda::Function"
@@ -739,4 +741,281 @@ IMAGE_SCANNING = Rule(
 )
 
 
-RULES: tuple[Rule, ...] = (DATA_EVENTS, GUARDDUTY, LAYER_GRANT, SIGNING_PROFILE, IMAGE_SCANNING)
+# ---------------------------------------------------------------- INT016
+def _check_image_tags(inventory: Inventory, context: Context) -> Iterator[Outcome]:
+    if not inventory.scopes:
+        return
+    scopes = _scopes(inventory)
+    for fn, _arn in _live_functions(inventory):
+        code = fn.code
+        if code is None or code.kind != "image" or not isinstance(code.value, str):
+            continue
+        image = ecr_repository_key(code.value)
+        if image is None:
+            continue  # not an ECR image: INT005 and INT006 judge it
+        kind, tag = image_tag(code.value)
+        if kind == "digest":
+            continue  # pinned: the tag's moves do not reach it
+        repository_arn, account, region, name = image
+        if kind != "tag":
+            yield IMAGE_TAG_MUTABLE.not_evaluated(fn, f"its image {code.value} names neither a tag nor a digest")
+            continue
+        missing = _missing_service(scopes, account, region, "ecr")
+        if missing is not None:
+            yield IMAGE_TAG_MUTABLE.not_evaluated(fn, f"the repository {name} of its image: {missing}")
+            continue
+        repository = inventory.get(repository_arn)
+        if not isinstance(repository, EcrRepository):
+            yield IMAGE_TAG_MUTABLE.not_evaluated(fn, f"the ECR repository {name} of its image was not found")
+            continue
+        mutable = tag_is_mutable(repository, tag)
+        if mutable is None:
+            yield IMAGE_TAG_MUTABLE.not_evaluated(
+                fn, f"the ECR repository {name} has tag mutability {repository.tag_mutability} and its exclusion "
+                "filters are not known")
+            continue
+        if mutable:
+            yield _mutable_tag_finding(inventory, fn, repository, code.value, tag, code.resolved_image)
+
+
+def _mutable_tag_finding(inventory: Inventory, fn: Function, repository: EcrRepository, image: str, tag: str,
+                         resolved: str | None) -> Finding:
+    filters = repository.tag_mutability_exclusions or []
+    why = {
+        "MUTABLE": "tag mutability MUTABLE",
+        "IMMUTABLE_WITH_EXCLUSION": f"IMMUTABLE_WITH_EXCLUSION, and the tag matches its exclusion filters "
+                                    f"({', '.join(filters)})",
+        "MUTABLE_WITH_EXCLUSION": f"MUTABLE_WITH_EXCLUSION, and none of its exclusion filters ({', '.join(filters)}) "
+                                  "matches the tag",
+    }[repository.tag_mutability]
+    digest = f" ({resolved.rpartition('@')[2]})" if resolved and "@" in resolved else ""
+    evidence: dict[str, Any] = {"repository": repository.id, "image": image, "tag": tag,
+                                "tag_mutability": repository.tag_mutability, "resolved_image": resolved}
+    if repository.tag_mutability != "MUTABLE":
+        evidence["exclusion_filters"] = list(filters)
+    return IMAGE_TAG_MUTABLE.finding(
+        inventory, fn,
+        f"Function {fn.id} was deployed from tag '{tag}' of ECR repository {repository.name}, where that tag can be "
+        f"overwritten ({why}): whoever may push to the repository (ecr:PutImage) can point it at another image, "
+        f"which the next deployment or update by that tag runs. Until then the function keeps running the image "
+        f"the tag named when it was deployed{digest}",
+        location=fn.at("Code.ImageUri"), evidence=evidence)
+
+
+_IMMUTABLE_CFN = (
+    "Repository:\n"
+    "  Type: AWS::ECR::Repository\n"
+    "  Properties:\n"
+    "    ImageTagMutability: IMMUTABLE\n"
+    "    # or IMMUTABLE_WITH_EXCLUSION, with filters for the tags that must move (never the deployed ones):\n"
+    "    # ImageTagMutabilityExclusionFilters:\n"
+    "    #   - {ImageTagMutabilityExclusionFilterType: WILDCARD, ImageTagMutabilityExclusionFilterValue: dev-*}\n"
+)  # CloudFormation and SAM alike
+
+IMAGE_TAG_MUTABLE = Rule(
+    code="INT016",
+    slug="image-repository-tags-mutable",
+    title="Container image function deployed by a tag its ECR repository lets be overwritten",
+    severity=Severity.MEDIUM,
+    confidence=Confidence.HIGH,
+    category="code-integrity",
+    rationale=(
+        "Lambda resolves a container image's tag to a digest when the function is created or its code updated, "
+        "and runs that digest until the next update: the running function is not affected when the tag moves. "
+        "But the next deployment or `update-function-code` by the same tag (a pipeline redeploying `:prod`, a "
+        "rollback by tag) takes whatever image the tag names then. In an ECR "
+        "repository whose tags are mutable, anyone allowed `ecr:PutImage` there can point the tag at an image of "
+        "their own, so push access to the repository becomes code execution with the function's role, without "
+        "any Lambda permission. This rule reads the repository of each container-image function of a live "
+        "account: MUTABLE makes every tag movable, IMMUTABLE none; with IMMUTABLE_WITH_EXCLUSION the tags matching "
+        "its exclusion filters stay movable, with MUTABLE_WITH_EXCLUSION only the tags matching them are fixed "
+        "(wildcard filters, `*` matching any characters). A function pinned by digest passes. INT005 flags "
+        "deployment by tag in templates and wherever the repository was not read; where it was, this rule "
+        "replaces it and confirms, from the account, that the tag can really be moved. Medium, as INT005: the "
+        "function's code is not changed yet, but a repository write is all it takes."
+    ),
+    remediation=(
+        "Make the repository's tags immutable (`aws ecr put-image-tag-mutability --image-tag-mutability "
+        "IMMUTABLE`), or IMMUTABLE_WITH_EXCLUSION with exclusion filters that match only tags no function is "
+        "deployed from (development tags), and push each build under a new tag. Better still, deploy the function "
+        "by digest (`repository@sha256:...`, as the build that pushed the image reports it), and restrict "
+        "`ecr:PutImage` on the repository to the build pipeline."
+    ),
+    check=_check_image_tags,
+    snippets={
+        "cloudformation": _IMMUTABLE_CFN,
+        "sam": _IMMUTABLE_CFN,
+        "terraform": (
+            'resource "aws_ecr_repository" "app" {\n'
+            '  name                 = "app"\n'
+            '  image_tag_mutability = "IMMUTABLE"\n'
+            "}\n"
+            "\n"
+            'resource "aws_lambda_function" "app" {\n'
+            '  package_type = "Image"\n'
+            '  image_uri    = "${aws_ecr_repository.app.repository_url}@${var.image_digest}" # a digest, not a tag\n'
+            "  # ...\n"
+            "}\n"
+        ),
+    },
+    references=(
+        "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html",
+        "https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageTagMutabilityExclusionFilter.html",
+        "https://docs.aws.amazon.com/lambda/latest/dg/images-create.html",
+    ),
+    anchors={"checkov": ("CKV_AWS_51",), "prowler": ("ecr_repositories_tag_immutability",),
+             "kics": ("33f41d31-86b1-46a4-81f7-9c9a671f59ac", "d1846b12-20c5-4d45-8798-fc35b79268eb"),
+             "securityhub": ("ECR.2",)},
+)
+
+
+# ---------------------------------------------------------------- INT017
+def _time(text: str | None) -> dt.datetime | None:
+    """An ISO 8601 time (``Z`` or an offset; none is UTC), or None when it is not one."""
+    if not text:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def _check_signatures(inventory: Inventory, context: Context) -> Iterator[Outcome]:
+    if not inventory.scopes:
+        return
+    scopes = _scopes(inventory)
+    now = context.now if context.now.tzinfo is not None else context.now.replace(tzinfo=dt.timezone.utc)
+    for fn, _arn in _live_functions(inventory):
+        if not fn.signing_job:
+            continue  # unsigned code: INT001-INT003's business
+        job = inventory.get(fn.signing_job)
+        if not isinstance(job, SigningJob):
+            yield SIGNATURE_INVALID.not_evaluated(fn, _unread_job(scopes, fn.signing_job))
+            continue
+        expires = _time(job.signature_expires_at)
+        if job.signature_expires_at and expires is None:
+            yield SIGNATURE_INVALID.not_evaluated(
+                fn, f"the end of validity of its signature ({job.signature_expires_at}) is not a time")
+            continue
+        expired = expires is not None and expires <= now
+        if job.revoked or expired:
+            yield _signature_finding(inventory, fn, job, expired)
+
+
+def _unread_job(scopes: Mapping[tuple[str, str], ScannedScope], job: str) -> str:
+    owner = arn_parts(job)
+    if owner is None or owner.service != "signer":
+        return f"its signing job {job} is not a Signer job ARN"
+    missing = _missing_service(scopes, owner.account, owner.region, "signer")
+    if missing is not None:
+        return f"its signing job {job}: {missing}"
+    return f"its signing job {job} was not found in Signer (account {owner.account}, {owner.region})"
+
+
+def _signature_finding(inventory: Inventory, fn: Function, job: SigningJob, expired: bool) -> Finding:
+    profile = "/".join(part for part in (job.profile_name, job.profile_version) if part) or "unknown"
+    evidence: dict[str, Any] = {"signing_job": job.id, "profile": profile, "revoked": job.revoked,
+                                "revoked_at": job.revoked_at, "revocation_reason": job.revocation_reason,
+                                "signature_expires_at": job.signature_expires_at}
+    if job.revoked:
+        when = f" on {job.revoked_at}" if job.revoked_at else ""
+        why = f" ({job.revocation_reason})" if job.revocation_reason else ""
+        also = f"; it has expired as well ({job.signature_expires_at})" if expired else ""
+        return SIGNATURE_INVALID.finding(
+            inventory, fn,
+            f"Function {fn.id} runs code whose signature was revoked{when}{why}: signing job {job.id} of signing "
+            f"profile {profile}. Lambda checks signatures only when code is deployed, so the function keeps running "
+            f"an artifact its publisher no longer vouches for{also}",
+            evidence=evidence, variant="revoked")
+    finding = SIGNATURE_INVALID.finding(
+        inventory, fn,
+        f"Function {fn.id} runs code whose signature expired on {job.signature_expires_at} (signing job {job.id} of "
+        f"signing profile {profile}): it no longer shows that the code is what was signed, and deploying the same "
+        "artifact again fails under an Enforce code-signing policy",
+        evidence=evidence, variant="expired")
+    finding.severity = Severity.LOW
+    return finding
+
+
+_RESIGN_CFN = (
+    "SigningProfile:\n"
+    "  Type: AWS::Signer::SigningProfile\n"
+    "  Properties:\n"
+    "    PlatformId: AWSLambda-SHA384-ECDSA\n"
+    "    SignatureValidityPeriod: {Value: 135, Type: MONTHS}  # longer than an artifact stays deployed\n"
+    "SigningConfig:\n"
+    "  Type: AWS::Lambda::CodeSigningConfig\n"
+    "  Properties:\n"
+    "    AllowedPublishers:\n"
+    "      SigningProfileVersionArns: [!GetAtt SigningProfile.ProfileVersionArn]\n"
+    "    CodeSigningPolicies: {UntrustedArtifactOnDeployment: Enforce}\n"
+)  # CloudFormation and SAM alike; the function's code: the package the new signing job wrote
+
+SIGNATURE_INVALID = Rule(
+    code="INT017",
+    slug="function-code-signature-revoked-or-expired",
+    title="Function runs code whose signature was revoked or has expired",
+    severity=Severity.HIGH,
+    confidence=Confidence.HIGH,
+    category="code-integrity",
+    rationale=(
+        "A function with code signing runs a package that an AWS Signer signing job signed; Lambda records the job "
+        "(`SigningJobArn`) and checks the signature (integrity, expiry, allowed profile, revocation) only when the "
+        "code is deployed, never afterwards. A signing job is revoked when its signature must no longer be trusted, "
+        "typically because the artifact or the pipeline that built it was compromised: a function still running "
+        "that code runs an artifact its own publisher disowned (high). A signature also expires at the end of its "
+        "profile's validity period: the running code is not less safe for it, but the signature no longer proves "
+        "it is what was signed, and redeploying the same artifact (a rollback, a new stack built from it) fails "
+        "under an Enforce policy (low: the finding's severity). This rule reads, in live scans, "
+        "the signing job of every signed function (`signer:DescribeSigningJob`); revoked signing profiles are "
+        "INT014's, unsigned functions INT001's."
+    ),
+    remediation=(
+        "Find out why the signature was revoked (`aws signer describe-signing-job`: the revocation record), "
+        "rebuild the package from a trusted source, sign it with an active signing profile, and deploy it "
+        "(`aws lambda update-function-code`); for an expired signature, re-sign the artifact (a new signing job) "
+        "and deploy the signed copy. Keep the code-signing configuration on Enforce so that revoked or expired "
+        "signatures cannot be deployed."
+    ),
+    check=_check_signatures,
+    snippets={
+        "cloudformation": _RESIGN_CFN,
+        "sam": _RESIGN_CFN,
+        "terraform": (
+            'resource "aws_signer_signing_job" "build" {\n'
+            "  profile_name = aws_signer_signing_profile.release.name # an active profile\n"
+            "  source {\n"
+            "    s3 {\n"
+            "      bucket  = aws_s3_object.package.bucket\n"
+            "      key     = aws_s3_object.package.key\n"
+            "      version = aws_s3_object.package.version_id\n"
+            "    }\n"
+            "  }\n"
+            "  destination {\n"
+            "    s3 {\n"
+            "      bucket = aws_s3_object.package.bucket\n"
+            '      prefix = "signed/"\n'
+            "    }\n"
+            "  }\n"
+            "}\n"
+            "\n"
+            'resource "aws_lambda_function" "app" {\n'
+            "  s3_bucket               = aws_signer_signing_job.build.signed_object[0].s3[0].bucket\n"
+            "  s3_key                  = aws_signer_signing_job.build.signed_object[0].s3[0].key\n"
+            "  code_signing_config_arn = aws_lambda_code_signing_config.enforce.arn\n"
+            "  # ...\n"
+            "}\n"
+        ),
+    },
+    references=(
+        "https://docs.aws.amazon.com/lambda/latest/dg/configuration-codesigning.html",
+        "https://docs.aws.amazon.com/signer/latest/developerguide/revocation.html",
+        "https://docs.aws.amazon.com/signer/latest/api/API_DescribeSigningJob.html",
+    ),
+    anchors={"checkov": (), "prowler": (), "kics": (), "securityhub": ()},
+)
+
+
+RULES: tuple[Rule, ...] = (DATA_EVENTS, GUARDDUTY, LAYER_GRANT, SIGNING_PROFILE, IMAGE_SCANNING, IMAGE_TAG_MUTABLE,
+                           SIGNATURE_INVALID)

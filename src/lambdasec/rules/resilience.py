@@ -78,7 +78,7 @@ FAILURE_DESTINATION = Rule(
         "bus or S3 bucket, or a `DeadLetterConfig` queue or topic, and alarm on messages arriving there."
     ),
     check=_check_failure_destination,
-    needs=("policy", "event-invoke-configs"),
+    needs=("policy", "aliases", "event-invoke-configs"),
     snippets={
         "cloudformation": (
             "FunctionInvokeConfig:\n"

@@ -8,6 +8,12 @@ on thread timing. IAM is global: it is read once per account, with the account's
 What each scope read completely is kept as a :class:`ScannedScope` (the AWS services whose calls all
 succeeded there), every failure as a coverage gap, and the scanned accounts become ``own_accounts``.
 
+A few reads need what other modules found (which Signer jobs signed the functions' code is known only once Lambda
+was read): once every task is done, each scope runs the follow-ups of ``FOLLOW_UP_MODULES`` in a second round, in
+the same pool, with every function the first round collected; their fragments, gaps and failures are merged like
+the first round's (a failed follow-up call makes its service incomplete in the scope). A follow-up that calls
+nothing changes nothing.
+
 The link pass then turns every :class:`ResourceRef` whose target is not in the inventory (a layer of another
 account, a role of an account not scanned, a subnet of a region not read) into its plain key: the ARN as an
 external reference, so rules never follow a dangling link.
@@ -18,13 +24,13 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from lambdasec.fast_dataclass import dataclass, field
 
-from ...model.inventory import _BUCKETS, CoverageGap, Inventory, ScannedScope
+from ...model.inventory import _BUCKETS, CoverageGap, Function, Inventory, ScannedScope
 from ...model.location import Location
 from ...model.values import ResourceRef
 from ...progress import SILENT, Progress
@@ -33,6 +39,9 @@ from .session import LiveOptions, SessionFactory, Target, targets
 
 _log = logging.getLogger(__name__)
 ServiceCollector = Callable[[Api, Inventory, LiveOptions], None]
+# A second-round read of one scope, given every function the first round collected (in any scope).
+FollowUp = Callable[[Api, Inventory, LiveOptions, Sequence[Function]], None]
+_T = TypeVar("_T")
 
 # name -> (module of lambdasec.collectors.aws, function): imported when a scan runs, never before.
 SERVICE_MODULES: Final = {
@@ -42,6 +51,12 @@ SERVICE_MODULES: Final = {
     "posture": ("posture_service", "collect_posture"),
 }
 GLOBAL_SERVICES: Final = frozenset({"iam"})  # read once per account, with its first region
+# name of a first-round module -> (its module, the follow-up function, the AWS services it reads): run per scope
+# after every first-round task, only when the first-round collector is that real module (whose OPERATIONS list the
+# follow-up's calls too).
+FOLLOW_UP_MODULES: Final = {
+    "posture": ("posture_service", "collect_signing_jobs", ("signer",)),  # the jobs that signed functions' code
+}
 # The calls the scan itself makes before any service module (identity, role hopping, regions, organization).
 CORE_OPERATIONS: Final = (
     ("sts", "GetCallerIdentity"),
@@ -113,12 +128,19 @@ def collect_live(options: LiveOptions, *, session_factory: SessionFactory | None
 
     _log.info("%d account-region(s), %d task(s), %d worker(s)", len(work.targets), len(tasks), options.max_workers)
     progress.start(len(tasks), f"reading {len(work.targets)} account-region(s)")
+    results = _in_pool(options, run, tasks)
 
-    if options.max_workers == 1 or len(tasks) <= 1:
-        results = [run(task) for task in tasks]
-    else:
-        with ThreadPoolExecutor(max_workers=options.max_workers, thread_name_prefix="lambdasec-aws") as pool:
-            results = list(pool.map(run, tasks))  # in task order, whatever order they finished in
+    follow_ups = _follow_ups(chosen)
+    if follow_ups:  # a few calls per scope at most: not counted in the progress bar
+        functions = [fn for result in results for fn in result.fragment.functions]
+        later = [(target, name) for target in work.targets for name in follow_ups]
+
+        def run_later(task: tuple[Target, str]) -> _Result:
+            target, name = task
+            return _run_follow_up(target, name, follow_ups[name], functions, options, stats, limiter, settings,
+                                  reachability)
+
+        results.extend(_in_pool(options, run_later, later))
 
     progress.finish()
     _merge(inventory, results, work.targets)
@@ -128,6 +150,25 @@ def collect_live(options: LiveOptions, *, session_factory: SessionFactory | None
     link_pass(inventory)
     sort_buckets(inventory)
     return inventory
+
+
+def _in_pool(options: LiveOptions, run: Callable[[tuple[Target, str]], _T],
+             tasks: list[tuple[Target, str]]) -> list[_T]:
+    """``run`` over ``tasks`` in a bounded thread pool; the results in task order, whatever order they finished in."""
+    if options.max_workers == 1 or len(tasks) <= 1:
+        return [run(task) for task in tasks]
+    with ThreadPoolExecutor(max_workers=options.max_workers, thread_name_prefix="lambdasec-aws") as pool:
+        return list(pool.map(run, tasks))
+
+
+def _follow_ups(chosen: Mapping[str, ServiceCollector]) -> dict[str, FollowUp]:
+    """The follow-ups of the chosen first-round modules that are the real ones (a test's stand-in has none)."""
+    out: dict[str, FollowUp] = {}
+    for name, (module, function, _) in FOLLOW_UP_MODULES.items():
+        collect = chosen.get(name)
+        if collect is not None and collect.__module__.endswith(SERVICE_MODULES[name][0]):
+            out[name] = getattr(importlib.import_module(f"{__package__}.{module}"), function)
+    return out
 
 
 def _known_services(chosen: Mapping[str, ServiceCollector]) -> dict[str, frozenset[str]]:
@@ -164,6 +205,27 @@ def _run_task(target: Target, name: str, collect: ServiceCollector, known: froze
         result.failed |= touched
     else:
         result.complete = touched - result.failed
+    return result
+
+
+def _run_follow_up(target: Target, name: str, follow_up: FollowUp, functions: Sequence[Function],
+                   options: LiveOptions, stats: CallStats, limiter: RateLimiter, settings: ApiSettings,
+                   reachability: Reachability) -> _Result:
+    """One follow-up in one scope. It adds no service to the scope's complete ones (its first-round module
+    already did); a failed call, or a crash, takes the service out of them."""
+    api = Api(Scope(target.account, target.region, target.session, options.endpoint_url), stats, limiter, settings,
+              reachability)
+    result = _Result(target, name, Inventory())
+    try:
+        follow_up(api, result.fragment, options, functions)
+    except Exception as exc:  # noqa: BLE001  # as in _run_task: a gap, never a crashed scan
+        result.gaps.append(CoverageGap(
+            "internal-error",
+            f"account {target.account}, region {target.region}, {name}: {type(exc).__name__}: {exc}"[:400],
+            Location(arn=f"arn:aws:{name}:{target.region}:{target.account}", region=target.region)))
+        result.failed = set(FOLLOW_UP_MODULES[name][2])
+    result.gaps.extend(api.gaps)
+    result.failed |= {service for service in api.services_called() if not api.ok(service)}
     return result
 
 

@@ -52,9 +52,14 @@ Normalization (same field meanings as ``collectors/cloudformation/collector.py``
   :class:`Unresolved` (the code-signing rules then say "not evaluated" rather than "missing"); an environment
   Lambda could not decrypt for the scanner is a gap.
 
-Not read (by design, documented blind spots): aliases' and versions' own resource policies (``GetPolicy`` with
-a ``Qualifier``: one more call per alias), and published versions' configurations; function URLs and
-event-invoke configs of aliases are read (they are listed with the function) and attached to the function.
+Aliases and versions: their function URLs and event-invoke configs are listed with the function and attached to
+it. Each alias or version has a resource policy of its own (``add-permission --qualifier live`` opens the alias,
+not the function): ``GetPolicy`` with a ``Qualifier`` (GetPolicy's own bucket) is read for every alias and
+version the scan sees (a URL, an event-invoke config or an event source mapping names it), its statements keyed
+``<function ARN>:<qualifier>#policy/<Sid>`` and attributed to the function. ``--alias-policies`` also lists
+every function's aliases (``ListAliases``: one more shared-bucket call per function) so that the policy of an
+alias nothing else points at is read too. Not read: published versions' configurations, and without
+``--alias-policies`` the policy of an alias that no URL, event-invoke config or mapping names.
 
 ``--download-code``: ``Code.Location`` / ``Content.Location`` are presigned HTTPS URLs (plain HTTP is accepted
 only on the loopback interface, for emulators). Each is streamed into ``options.code_dir`` as
@@ -113,6 +118,7 @@ OPERATIONS: Final = (
     ("lambda", "ListLayerVersions"),
     ("lambda", "GetLayerVersion"),
     ("lambda", "GetLayerVersionPolicy"),
+    ("lambda", "ListAliases"),
 )
 
 _ABSENT: Final = ("ResourceNotFoundException",)
@@ -140,6 +146,12 @@ class _Collector:
         self.code_dir: str | None = getattr(options, "code_dir", None)
         limits = getattr(options, "archive_limits", None)
         self.max_bytes = int(getattr(limits, "max_total_bytes", _DEFAULT_MAX_BYTES) or _DEFAULT_MAX_BYTES)
+        self.list_aliases = bool(getattr(options, "alias_policies", False))
+        # Function ARN -> the aliases and versions seen for it (URLs, event-invoke configs, event source
+        # mappings, ListAliases): each may carry a resource policy of its own.
+        self.qualifiers: dict[str, set[str]] = {}
+        self.functions: dict[str, Function] = {}
+        self.invoke_configs_read: set[str] = set()
 
     # ------------------------------------------------------------ orchestration
     def run(self) -> None:
@@ -155,6 +167,7 @@ class _Collector:
                 if isinstance(layer, ResourceRef) and layer.key in own_layers:
                     used_layers.setdefault(layer.key, own_layers[layer.key])
         self._event_source_mappings()
+        self._qualified_policies()
         for arn in sorted(used_layers):
             self._layer_details(used_layers[arn])
         if self.api.ok("lambda"):
@@ -208,6 +221,7 @@ class _Collector:
         fn.log_group = _text(logging.get("LogGroup")) if isinstance(logging, Mapping) else None
         fn.version = _text(config.get("Version")) or "$LATEST"
         fn.code_sha256 = _text(config.get("CodeSha256"))
+        fn.signing_job = _text(config.get("SigningJobArn"))
         if details is None:  # GetFunction failed (a gap): what only it tells stays unknown
             fn.reserved_concurrency = Unresolved("ReservedConcurrentExecutions", "GetFunction failed")
             fn.tags_unknown = Unresolved("Tags", "GetFunction failed")
@@ -231,6 +245,9 @@ class _Collector:
         if (async_invokers is None or async_invokers or fn.dead_letter_target is not None) \
                 and not self._event_invoke_configs(arn):
             fn.unread.append("event-invoke-configs")
+        if self.list_aliases and not self._aliases(arn):
+            fn.unread.append("aliases")  # asked for every alias's policy: a failed listing leaves them unknown
+        self.functions[arn] = fn
         return fn
 
     def _environment(self, arn: str, node: Any) -> dict[str, EnvVar]:
@@ -277,13 +294,16 @@ class _Collector:
         return CodeLocation("live", arn)
 
     # ------------------------------------------------------------ resource policy
-    def _policy(self, fn_arn: str) -> set[str] | None:
-        """Add the function's Permissions; the asynchronous services they let invoke it (None: policy unknown)."""
-        response = self.api.call("lambda", "GetPolicy", absent=_ABSENT, FunctionName=fn_arn)
+    def _policy(self, fn_arn: str, qualifier: str | None = None) -> set[str] | None:
+        """Add the Permissions of the function's policy (or of one alias's or version's own policy); the
+        asynchronous services they let invoke it (None: policy unknown)."""
+        extra = {"Qualifier": qualifier} if qualifier else {}
+        response = self.api.call("lambda", "GetPolicy", absent=_ABSENT, FunctionName=fn_arn, **extra)
         if response is None:
             return None
         kinds: set[str] = set()
-        for key, statement, principal, action in _grants(fn_arn, response.get("Policy")):
+        owner = f"{fn_arn}:{qualifier}" if qualifier else fn_arn
+        for key, statement, principal, action in _grants(owner, response.get("Policy")):
             permission = Permission(key=key, id=key, type="AWS::Lambda::Permission", location=self._where(fn_arn))
             permission.function = ResourceRef(fn_arn, "Arn")
             permission.action = action
@@ -314,6 +334,7 @@ class _Collector:
                                  FunctionName=fn_arn)
         for config in configs or []:
             qualifier = _qualifier(str(config.get("FunctionArn", "")))
+            self._saw(fn_arn, qualifier)
             key = f"{fn_arn}#url" + (f"/{qualifier}" if qualifier else "")
             url = FunctionUrl(key=key, id=key, type="AWS::Lambda::Url", location=self._where(fn_arn))
             url.function = ResourceRef(fn_arn, "Arn")
@@ -327,9 +348,11 @@ class _Collector:
 
     def _event_invoke_configs(self, fn_arn: str) -> bool:
         """Add the function's event-invoke configs; False when they could not be listed."""
+        self.invoke_configs_read.add(fn_arn)
         configs = self.api.pages("lambda", "ListFunctionEventInvokeConfigs", "FunctionEventInvokeConfigs",
                                  absent=_ABSENT, FunctionName=fn_arn)
         for item in configs or []:
+            self._saw(fn_arn, _qualifier(str(item.get("FunctionArn", ""))))
             qualifier = _qualifier(str(item.get("FunctionArn", ""))) or "$LATEST"
             key = f"{fn_arn}#event-invoke/{qualifier}"
             config = EventInvokeConfig(key=key, id=key, type="AWS::Lambda::EventInvokeConfig",
@@ -346,11 +369,48 @@ class _Collector:
             self.inventory.add(self.inventory.event_invoke_configs, config)
         return configs is not None
 
+    # ------------------------------------------------------------ aliases and versions
+    def _saw(self, fn_arn: str, qualifier: str | None) -> None:
+        if qualifier:
+            self.qualifiers.setdefault(fn_arn, set()).add(qualifier)
+
+    def _aliases(self, fn_arn: str) -> bool:
+        """--alias-policies: note every alias of the function; False when they could not be listed."""
+        aliases = self.api.pages("lambda", "ListAliases", "Aliases", absent=_ABSENT, FunctionName=fn_arn)
+        for alias in aliases or []:
+            self._saw(fn_arn, _text(alias.get("Name")) if isinstance(alias, Mapping) else None)
+        return aliases is not None
+
+    def _qualified_policies(self) -> None:
+        """Read the own resource policy of every alias and version seen for a collected function.
+
+        An alias (or version) has a policy of its own: ``add-permission --qualifier live`` opens the alias, not the
+        function, and the function's policy does not show it. ``GetPolicy`` has its own quota, so these reads cost
+        nothing in Lambda's shared bucket; the aliases themselves come from the reads the scan makes anyway
+        (URLs, event-invoke configs, event source mappings) and, with ``--alias-policies``, from ``ListAliases``.
+        """
+        for fn_arn in sorted(self.qualifiers):
+            fn = self.functions.get(fn_arn)
+            if fn is None:
+                continue  # a mapping of a function not collected (deleted meanwhile, or listing failed)
+            done: set[str] = set()
+            while pending := sorted(self.qualifiers[fn_arn] - done):
+                for qualifier in pending:
+                    done.add(qualifier)
+                    kinds = self._policy(fn_arn, qualifier)
+                    if kinds is None and "policy" not in fn.unread:
+                        fn.unread.append("policy")
+                    # S3 or SNS invoking the alias: its failure destination is in the event-invoke configs,
+                    # which the function's own policy gave no reason to read (they may name more qualifiers).
+                    if kinds and fn_arn not in self.invoke_configs_read and not self._event_invoke_configs(fn_arn):
+                        fn.unread.append("event-invoke-configs")
+
     # ------------------------------------------------------------ event source mappings
     def _event_source_mappings(self) -> None:
         for item in self.api.pages("lambda", "ListEventSourceMappings", "EventSourceMappings") or []:
             uuid = str(item.get("UUID", ""))
             function = unqualified(str(item.get("FunctionArn", "")))
+            self._saw(function, _qualifier(str(item.get("FunctionArn", ""))))
             partition = function.split(":")[1] if function.startswith("arn:") else "aws"
             arn = _text(item.get("EventSourceMappingArn")) or (
                 f"arn:{partition}:lambda:{self.region}:{self.account}:event-source-mapping:{uuid}")

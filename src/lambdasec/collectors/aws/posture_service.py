@@ -38,25 +38,37 @@ nothing) is an empty answer, not a failure. The orchestrator records which servi
   profile VERSION ARN (what a code-signing config's ``AllowedPublishers`` lists). The API lists the current version
   of each profile only; ``expires`` is None: AWS gives a signature validity *duration*, not an end date. Skipped
   (no call, no gap) in regions where botocore's endpoint data says Signer is not offered.
+- **Signing jobs** (``DescribeSigningJob``, :func:`collect_signing_jobs`) -> :class:`SigningJob`, key = the job
+  ARN that a live function's ``SigningJobArn`` names: which jobs to read is known only once Lambda was read, so the
+  orchestrator runs this step after every module (collector.py, ``FOLLOW_UP_MODULES``), with the functions the scan
+  collected. Each scope reads, once each, the jobs of ITS account and region (the ARN's); a job of an account or
+  region the scan does not read is not read (INT017 says "not evaluated" for its functions). A job Signer does not
+  know (``ResourceNotFoundException``) is not a failure: no object, and INT017 says so. ``revoked``,
+  ``revoked_at`` and ``revocation_reason`` come from the job's ``revocationRecord``; times are ISO 8601 in UTC.
 - **ECR** (``DescribeRepositories``, ``GetRegistryScanningConfiguration``) -> :class:`EcrRepository`, key =
   repository ARN, ``tag_mutability`` as AWS gives it (``MUTABLE``, ``IMMUTABLE`` or the ``*_WITH_EXCLUSION``
-  variants), ``scan_on_push``: with the registry's ENHANCED scanning, a registry rule scanning on push or
+  variants) with ``tag_mutability_exclusions``, the ``WILDCARD`` filters of ``imageTagMutabilityExclusionFilters``
+  (None when AWS gives none, or a filter of a type lambdasec does not know: then nothing is guessed),
+  ``scan_on_push``: with the registry's ENHANCED scanning, a registry rule scanning on push or
   continuously matches the repository (repository settings are ignored then); with BASIC scanning, the repository's
   ``scanOnPush`` or a matching registry scan-on-push rule.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from ...model.inventory import (
     EcrRepository,
+    Function,
     GuardDutyDetector,
     Inventory,
     KmsKey,
     LogGroup,
+    SigningJob,
     SigningProfile,
     Trail,
 )
@@ -77,6 +89,7 @@ OPERATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("kms", "GetKeyPolicy"),
     ("logs", "DescribeLogGroups"),
     ("signer", "ListSigningProfiles"),
+    ("signer", "DescribeSigningJob"),  # collect_signing_jobs, after Lambda (collector.py FOLLOW_UP_MODULES)
     ("ecr", "DescribeRepositories"),
     ("ecr", "GetRegistryScanningConfiguration"),
 )
@@ -257,6 +270,52 @@ def collect_signing_profiles(api: Api, inventory: Inventory) -> None:
             name=str(raw.get("profileName") or ""), status=str(raw.get("status") or "Active")))
 
 
+def collect_signing_jobs(api: Api, inventory: Inventory, options: Any, functions: Iterable[Function]) -> None:
+    """Add the signing jobs of this scope's account and region that signed the code of ``functions`` (every
+    function the scan collected, in any scope): one ``DescribeSigningJob`` per distinct job ARN."""
+    region, account = api.scope.region, api.scope.account
+    jobs = signing_jobs_of(fn for fn in functions if fn.signing_job).get((account, region))
+    if not jobs or not _offered(api, "signer"):
+        return
+    for arn in sorted(jobs):
+        raw = api.call("signer", "DescribeSigningJob", absent=("ResourceNotFoundException",),
+                       jobId=arn.rsplit("/", 1)[-1])
+        if not raw:  # None: a gap (signer is then incomplete here); {}: Signer does not know the job
+            continue
+        revocation = raw.get("revocationRecord")
+        record: Mapping[str, Any] = revocation if isinstance(revocation, Mapping) else {}
+        revoked = any(record.get(name) for name in ("revokedAt", "revokedBy", "reason"))  # an empty record is none
+        reason = record.get("reason")
+        inventory.add(inventory.signing_jobs, SigningJob(
+            key=arn, id=arn, type="AWS::Signer::SigningJob", location=Location(arn=arn, region=region),
+            status=str(raw.get("status") or ""), profile_name=str(raw.get("profileName") or ""),
+            profile_version=str(raw.get("profileVersion") or ""), revoked=revoked,
+            revoked_at=_iso(record.get("revokedAt")),
+            revocation_reason=reason if isinstance(reason, str) and reason else None,
+            signature_expires_at=_iso(raw.get("signatureExpiresAt"))))
+
+
+def signing_jobs_of(functions: Iterable[Function]) -> dict[tuple[str, str], set[str]]:
+    """The ARNs of the signing jobs that signed the functions' code, by the (account, region) owning each job (where
+    ``DescribeSigningJob`` can read it)."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for fn in functions:
+        arn = fn.signing_job or ""
+        parts = arn.split(":", 5)  # arn:partition:signer:region:account:/signing-jobs/<job id>
+        if len(parts) == 6 and parts[:3:2] == ["arn", "signer"] and parts[5].startswith("/signing-jobs/"):
+            out.setdefault((parts[4], parts[3]), set()).add(arn)
+    return out
+
+
+def _iso(value: Any) -> str | None:
+    """An ISO 8601 time in UTC from what botocore parsed (a datetime), or None."""
+    if not isinstance(value, dt.datetime):
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc).isoformat()
+
+
 def _offered(api: Api, service: str) -> bool:
     """Whether botocore's endpoint data lists the service in the scope's region (True when it cannot tell)."""
     session = api.scope.session
@@ -285,7 +344,22 @@ def collect_ecr(api: Api, inventory: Inventory) -> None:
         inventory.add(inventory.ecr_repositories, EcrRepository(
             key=arn, id=arn, type="AWS::ECR::Repository", location=Location(arn=arn, region=region), name=name,
             tag_mutability=str(raw.get("imageTagMutability") or "MUTABLE"),
-            scan_on_push=scans_on_push(name, own, configuration)))
+            scan_on_push=scans_on_push(name, own, configuration),
+            tag_mutability_exclusions=tag_exclusions(raw.get("imageTagMutabilityExclusionFilters"))))
+
+
+def tag_exclusions(filters: Any) -> list[str] | None:
+    """The patterns of ``imageTagMutabilityExclusionFilters`` (all of type ``WILDCARD``, the only type AWS has);
+    None when there are none, or when one is of another type (not understood, so not guessed)."""
+    if not isinstance(filters, list) or not filters:
+        return None
+    patterns = []
+    for item in filters:
+        if not isinstance(item, Mapping) or item.get("filterType") != "WILDCARD" or not isinstance(
+                item.get("filter"), str):
+            return None
+        patterns.append(item["filter"])
+    return patterns
 
 
 def scans_on_push(repository: str, repository_setting: bool, registry: Any) -> bool:

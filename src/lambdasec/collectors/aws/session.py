@@ -66,6 +66,7 @@ class LiveOptions:
     shard: tuple[int, int] | None = None  # (K, N): this machine reads shard K of N
     download_code: bool = False
     max_workers: int = 8
+    alias_policies: bool = False  # list every function's aliases to read their own policies (ListAliases)
     # AWS_ENDPOINT_URL when set (LocalStack, moto): every client of the scan is pointed at it.
     endpoint_url: str | None = field(default_factory=_endpoint_from_environment)
     code_dir: str | None = None  # where --download-code writes packages (the collector makes a temporary one)
