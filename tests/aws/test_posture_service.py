@@ -5,6 +5,7 @@ the CloudFormation collector's, and the rules judging them."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,6 +15,7 @@ from lambdasec.collectors.aws import posture_service
 from lambdasec.collectors.aws.api import Api, ApiSettings, RateLimiter, Scope
 from lambdasec.collectors.aws.posture_service import (
     OPERATIONS,
+    collect_named_log_groups,
     collect_posture,
     collect_signing_jobs,
     detector_features,
@@ -453,3 +455,56 @@ def test_a_signing_job_that_cannot_be_read_is_a_gap_and_not_evaluated(aws: Emula
     quiet = Api(Scope(ACCOUNT, "mx-central-9", session, aws.endpoint), limiter=RateLimiter(default=0, rates={}))
     collect_signing_jobs(quiet, Inventory(), SimpleNamespace(), [_signed("x", "job-x", region="mx-central-9")])
     assert asked == ["job-a"] and quiet.gaps == []
+
+
+# ---------------------------------------------------------------- log groups functions name
+def _logging_to(name: str, group: str | None, region: str = REGION, account: str = ACCOUNT) -> Function:
+    arn = f"arn:aws:lambda:{region}:{account}:function:{name}"
+    return Function(key=arn, id=arn, type="AWS::Lambda::Function", location=Location(arn=arn, region=region),
+                    name=name, runtime="python3.12", handler="app.handler", log_group=group)
+
+
+def test_log_groups_functions_name_outside_the_lambda_prefix_are_read_after_lambda(aws: Emulator) -> None:
+    """The first round reads /aws/lambda/*; a function whose LoggingConfig names another group had its group
+    unread, so OBS002 found nothing for it (clean by omission). The follow-up reads exactly those groups."""
+    logs = aws.client("logs", REGION)
+    logs.create_log_group(logGroupName="/app/payments")  # no retention: kept forever
+    logs.create_log_group(logGroupName="/app/orders")
+    logs.put_retention_policy(logGroupName="/app/orders", retentionInDays=30)
+    logs.create_log_group(logGroupName="/app/unused")  # no function writes there: not read
+    logs.create_log_group(logGroupName="/aws/lambda/default")
+    functions = [_logging_to("pay", "/app/payments"), _logging_to("pay2", "/app/payments"),
+                 _logging_to("orders", "/app/orders"), _logging_to("default", None),
+                 _logging_to("prefixed", "/aws/lambda/shared"),  # the first round's prefix: read there
+                 _logging_to("eu", "/app/eu", region="eu-west-1"), _logging_to("gone", "/app/deleted")]
+    log: list[tuple[str, str]] = []
+    api = Api(Scope(ACCOUNT, REGION, aws.session(), aws.endpoint), limiter=RateLimiter(default=0, rates={}),
+              settings=ApiSettings(request_log=log))
+    inventory = Inventory()
+    collect_named_log_groups(api, inventory, SimpleNamespace(), functions)
+    assert log == [("logs", "DescribeLogGroups")]  # up to 50 names in one call (moto answers every group)
+    assert api.gaps == [] and api.ok("logs")
+    assert [(g.name, g.retention_days) for g in inventory.log_groups] == [("/app/orders", 30), ("/app/payments", None)]
+    for fn in functions:
+        inventory.add(inventory.functions, fn)
+    report = evaluate(inventory, all_rules(), ScanSettings(now=FIXTURE_CLOCK))
+    [finding] = [f for f in report.findings if f.rule_id == "OBS002"]
+    assert (finding.resource_id.rsplit(":", 1)[-1], sorted(finding.function_keys)) == (
+        "/app/payments", [functions[0].key, functions[1].key])
+
+
+def test_many_named_log_groups_are_asked_50_at_a_time(aws: Emulator) -> None:
+    asked: list[list[str]] = []
+
+    def answer(params: dict[str, Any], **_: Any) -> tuple[Answer, dict[str, Any]]:
+        names = json.loads(params["body"])["logGroupIdentifiers"]
+        asked.append(names)
+        return Answer(), {"logGroups": [{"logGroupName": name, "retentionInDays": 7} for name in names]}
+
+    session = aws.session()
+    session.events.register("before-call.logs.DescribeLogGroups", answer)
+    api = Api(Scope(ACCOUNT, REGION, session, aws.endpoint), limiter=RateLimiter(default=0, rates={}))
+    inventory = Inventory()
+    collect_named_log_groups(api, inventory, SimpleNamespace(),
+                             [_logging_to(f"f{i}", f"/app/group-{i:03d}") for i in range(120)])
+    assert [len(names) for names in asked] == [50, 50, 20] and len(inventory.log_groups) == 120

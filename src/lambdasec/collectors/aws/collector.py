@@ -8,11 +8,11 @@ on thread timing. IAM is global: it is read once per account, with the account's
 What each scope read completely is kept as a :class:`ScannedScope` (the AWS services whose calls all
 succeeded there), every failure as a coverage gap, and the scanned accounts become ``own_accounts``.
 
-A few reads need what other modules found (which Signer jobs signed the functions' code is known only once Lambda
-was read): once every task is done, each scope runs the follow-ups of ``FOLLOW_UP_MODULES`` in a second round, in
-the same pool, with every function the first round collected; their fragments, gaps and failures are merged like
-the first round's (a failed follow-up call makes its service incomplete in the scope). A follow-up that calls
-nothing changes nothing.
+A few reads need what other modules found (which Signer jobs signed the functions' code, and which log groups
+outside /aws/lambda/ they write to, is known only once Lambda was read): once every task is done, each scope runs
+the follow-ups of ``FOLLOW_UP_MODULES`` in a second round, in the same pool, with every function the first round
+collected; their fragments, gaps and failures are merged like the first round's (a failed follow-up call makes
+its service incomplete in the scope). A follow-up that calls nothing changes nothing.
 
 The link pass then turns every :class:`ResourceRef` whose target is not in the inventory (a layer of another
 account, a role of an account not scanned, a subnet of a region not read) into its plain key: the ARN as an
@@ -55,7 +55,8 @@ GLOBAL_SERVICES: Final = frozenset({"iam"})  # read once per account, with its f
 # after every first-round task, only when the first-round collector is that real module (whose OPERATIONS list the
 # follow-up's calls too).
 FOLLOW_UP_MODULES: Final = {
-    "posture": ("posture_service", "collect_signing_jobs", ("signer",)),  # the jobs that signed functions' code
+    # the jobs that signed functions' code, the log groups functions name outside /aws/lambda/
+    "posture": ("posture_service", "collect_follow_ups", ("signer", "logs")),
 }
 # The calls the scan itself makes before any service module (identity, role hopping, regions, organization).
 CORE_OPERATIONS: Final = (

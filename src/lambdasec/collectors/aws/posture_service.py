@@ -30,10 +30,10 @@ nothing) is an empty answer, not a failure. The orchestrator records which servi
   to asymmetric, HMAC, imported or external-store keys: ``rotation_enabled`` False (they do not rotate); for a key
   pending deletion or import it is :class:`Unresolved`.
 - **CloudWatch Logs** (``DescribeLogGroups`` with the prefix ``/aws/lambda/``) -> :class:`LogGroup` (name,
-  ``retention_days``, None = never expire), key = log group ARN without the trailing ``:*``. Only the groups Lambda
-  creates by default are read: a function whose ``LoggingConfig`` names another group is not covered (which
-  groups functions name is not known here, and reading every log group of an account would make OBS002 judge
-  groups no function writes to).
+  ``retention_days``, None = never expire), key = log group ARN without the trailing ``:*``: the groups Lambda
+  creates by default. The groups outside that prefix that functions name in their ``LoggingConfig`` are read after
+  Lambda (:func:`collect_named_log_groups`, with ``logGroupIdentifiers``), not every group of the account: OBS002
+  would otherwise judge groups no function writes to.
 - **Signer** (``ListSigningProfiles`` with canceled and revoked profiles) -> :class:`SigningProfile`, key = the
   profile VERSION ARN (what a code-signing config's ``AllowedPublishers`` lists). The API lists the current version
   of each profile only; ``expires`` is None: AWS gives a signature validity *duration*, not an end date. Skipped
@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from ...model.inventory import (
@@ -96,6 +96,7 @@ OPERATIONS: Final[tuple[tuple[str, str], ...]] = (
 
 MAX_KMS_KEYS: Final = 1000
 LAMBDA_LOG_PREFIX: Final = "/aws/lambda/"
+_NAMES_PER_CALL: Final = 50  # DescribeLogGroups takes at most 50 logGroupIdentifiers
 
 # GetDetector's older DataSources, under the feature names of its Features list.
 _DATA_SOURCE_FEATURES: Final = (
@@ -239,17 +240,36 @@ def collect_kms(api: Api, inventory: Inventory) -> None:
 
 # ---------------------------------------------------------------- CloudWatch Logs
 def collect_log_groups(api: Api, inventory: Inventory) -> None:
-    region = api.scope.region
     for raw in api.pages("logs", "DescribeLogGroups", "logGroups", logGroupNamePrefix=LAMBDA_LOG_PREFIX) or []:
-        if not isinstance(raw, Mapping) or not isinstance(raw.get("logGroupName"), str):
-            continue
-        arn = raw.get("logGroupArn") or str(raw.get("arn") or "").removesuffix(":*")
-        if not arn:
-            arn = f"arn:{partition_of(region)}:logs:{region}:{api.scope.account}:log-group:{raw['logGroupName']}"
-        retention = raw.get("retentionInDays")
-        inventory.add(inventory.log_groups, LogGroup(
-            key=arn, id=arn, type="AWS::Logs::LogGroup", location=Location(arn=arn, region=region),
-            name=raw["logGroupName"], retention_days=retention if isinstance(retention, int) else None))
+        _add_log_group(api, inventory, raw)
+
+
+def collect_named_log_groups(api: Api, inventory: Inventory, options: Any, functions: Iterable[Function]) -> None:
+    """Add the log groups outside ``/aws/lambda/`` that this scope's functions name in their ``LoggingConfig`` (the
+    first round reads Lambda's default prefix only; which other groups functions write to is known once Lambda was
+    read): ``DescribeLogGroups`` with ``logGroupIdentifiers``, up to 50 names a call."""
+    region, account = api.scope.region, api.scope.account
+    names = sorted({fn.log_group for fn in functions if isinstance(fn.log_group, str)
+                    and not fn.log_group.startswith(LAMBDA_LOG_PREFIX)
+                    and fn.location.region == region and fn.key.split(":")[4:5] == [account]})
+    for start in range(0, len(names), _NAMES_PER_CALL):
+        wanted = names[start:start + _NAMES_PER_CALL]
+        for raw in api.pages("logs", "DescribeLogGroups", "logGroups", logGroupIdentifiers=wanted) or []:
+            if isinstance(raw, Mapping) and raw.get("logGroupName") in wanted:  # an emulator may answer more
+                _add_log_group(api, inventory, raw)
+
+
+def _add_log_group(api: Api, inventory: Inventory, raw: Any) -> None:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("logGroupName"), str):
+        return
+    region = api.scope.region
+    arn = raw.get("logGroupArn") or str(raw.get("arn") or "").removesuffix(":*")
+    if not arn:
+        arn = f"arn:{partition_of(region)}:logs:{region}:{api.scope.account}:log-group:{raw['logGroupName']}"
+    retention = raw.get("retentionInDays")
+    inventory.add(inventory.log_groups, LogGroup(
+        key=arn, id=arn, type="AWS::Logs::LogGroup", location=Location(arn=arn, region=region),
+        name=raw["logGroupName"], retention_days=retention if isinstance(retention, int) else None))
 
 
 # ---------------------------------------------------------------- Signer
@@ -268,6 +288,13 @@ def collect_signing_profiles(api: Api, inventory: Inventory) -> None:
         inventory.add(inventory.signing_profiles, SigningProfile(
             key=arn, id=arn, type="AWS::Signer::SigningProfile", location=Location(arn=arn, region=region),
             name=str(raw.get("profileName") or ""), status=str(raw.get("status") or "Active")))
+
+
+def collect_follow_ups(api: Api, inventory: Inventory, options: Any, functions: Sequence[Function]) -> None:
+    """What the functions the first round collected tell this scope to read: the Signer jobs that signed their code
+    and the log groups they name outside ``/aws/lambda/``."""
+    collect_signing_jobs(api, inventory, options, functions)
+    collect_named_log_groups(api, inventory, options, functions)
 
 
 def collect_signing_jobs(api: Api, inventory: Inventory, options: Any, functions: Iterable[Function]) -> None:
