@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from lambdasec.fast_dataclass import dataclass
 
-from ..model.findings import Confidence, Finding, Severity
+from ..model.findings import Confidence, Finding, NotEvaluated, Severity
 from ..model.inventory import (
     EcrRepository,
     Function,
@@ -670,33 +670,45 @@ _ECR_CFN = (
     "    ImageScanningConfiguration: {ScanOnPush: true}\n"
 )  # CloudFormation and SAM alike
 
+def _ecr_images(inventory: Inventory) -> Iterator[tuple[Function, str, tuple[str, str, str, str]]]:
+    """Each container-image function of a live account whose image is in ECR: (function, image URI, its repository's
+    (ARN, account, region, name)). Images elsewhere are INT005's and INT006's business."""
+    for fn, _arn in _live_functions(inventory):
+        code = fn.code
+        if code is not None and code.kind == "image" and isinstance(code.value, str):
+            image = ecr_repository_key(code.value)
+            if image is not None:
+                yield fn, code.value, image
+
+
+def _read_repository(inventory: Inventory, scopes: Mapping[tuple[str, str], ScannedScope], rule: Rule,
+                     fn: Function, image: tuple[str, str, str, str]) -> EcrRepository | NotEvaluated:
+    """The image's repository as the scan read it, or why ``rule`` cannot judge ``fn`` without it."""
+    repository_arn, account, region, name = image
+    missing = _missing_service(scopes, account, region, "ecr")
+    if missing is not None:
+        return rule.not_evaluated(fn, f"the repository {name} of its image: {missing}")
+    repository = inventory.get(repository_arn)
+    if not isinstance(repository, EcrRepository):
+        return rule.not_evaluated(fn, f"the ECR repository {name} of its image was not found")
+    return repository
+
+
 def _check_image_scanning(inventory: Inventory, context: Context) -> Iterator[Outcome]:
     if not inventory.scopes:
         return
     scopes = _scopes(inventory)
-    for fn, _arn in _live_functions(inventory):
-        code = fn.code
-        if code is None or code.kind != "image" or not isinstance(code.value, str):
-            continue
-        image = ecr_repository_key(code.value)
-        if image is None:
-            continue  # not an ECR image: INT006's business
-        repository_arn, account, region, name = image
-        missing = _missing_service(scopes, account, region, "ecr")
-        if missing is not None:
-            yield IMAGE_SCANNING.not_evaluated(fn, f"the repository {name} of its image: {missing}")
-            continue
-        repository = inventory.get(repository_arn)
-        if not isinstance(repository, EcrRepository):
-            yield IMAGE_SCANNING.not_evaluated(fn, f"the ECR repository {name} of its image was not found")
-            continue
-        if repository.scan_on_push:
-            continue
-        yield IMAGE_SCANNING.finding(
-            inventory, fn,
-            f"Function {fn.id} runs an image of ECR repository {name}, which does not scan images on push (nor "
-            "does a registry scanning rule cover it): its image was never checked for known vulnerabilities",
-            evidence={"repository": repository.id, "image": code.value, "tag_mutability": repository.tag_mutability})
+    for fn, uri, image in _ecr_images(inventory):
+        repository = _read_repository(inventory, scopes, IMAGE_SCANNING, fn, image)
+        if isinstance(repository, NotEvaluated):
+            yield repository
+        elif not repository.scan_on_push:
+            yield IMAGE_SCANNING.finding(
+                inventory, fn,
+                f"Function {fn.id} runs an image of ECR repository {repository.name}, which does not scan images on "
+                "push (nor does a registry scanning rule cover it): its image was never checked for known "
+                "vulnerabilities",
+                evidence={"repository": repository.id, "image": uri, "tag_mutability": repository.tag_mutability})
 
 
 IMAGE_SCANNING = Rule(
@@ -746,36 +758,25 @@ def _check_image_tags(inventory: Inventory, context: Context) -> Iterator[Outcom
     if not inventory.scopes:
         return
     scopes = _scopes(inventory)
-    for fn, _arn in _live_functions(inventory):
-        code = fn.code
-        if code is None or code.kind != "image" or not isinstance(code.value, str):
-            continue
-        image = ecr_repository_key(code.value)
-        if image is None:
-            continue  # not an ECR image: INT005 and INT006 judge it
-        kind, tag = image_tag(code.value)
+    for fn, uri, image in _ecr_images(inventory):
+        kind, tag = image_tag(uri)
         if kind == "digest":
             continue  # pinned: the tag's moves do not reach it
-        repository_arn, account, region, name = image
         if kind != "tag":
-            yield IMAGE_TAG_MUTABLE.not_evaluated(fn, f"its image {code.value} names neither a tag nor a digest")
+            yield IMAGE_TAG_MUTABLE.not_evaluated(fn, f"its image {uri} names neither a tag nor a digest")
             continue
-        missing = _missing_service(scopes, account, region, "ecr")
-        if missing is not None:
-            yield IMAGE_TAG_MUTABLE.not_evaluated(fn, f"the repository {name} of its image: {missing}")
-            continue
-        repository = inventory.get(repository_arn)
-        if not isinstance(repository, EcrRepository):
-            yield IMAGE_TAG_MUTABLE.not_evaluated(fn, f"the ECR repository {name} of its image was not found")
+        repository = _read_repository(inventory, scopes, IMAGE_TAG_MUTABLE, fn, image)
+        if isinstance(repository, NotEvaluated):
+            yield repository
             continue
         mutable = tag_is_mutable(repository, tag)
         if mutable is None:
             yield IMAGE_TAG_MUTABLE.not_evaluated(
-                fn, f"the ECR repository {name} has tag mutability {repository.tag_mutability} and its exclusion "
-                "filters are not known")
-            continue
-        if mutable:
-            yield _mutable_tag_finding(inventory, fn, repository, code.value, tag, code.resolved_image)
+                fn, f"the ECR repository {repository.name} has tag mutability {repository.tag_mutability} and its "
+                "exclusion filters are not known")
+        elif mutable:
+            resolved = fn.code.resolved_image if fn.code is not None else None
+            yield _mutable_tag_finding(inventory, fn, repository, uri, tag, resolved)
 
 
 def _mutable_tag_finding(inventory: Inventory, fn: Function, repository: EcrRepository, image: str, tag: str,
