@@ -3,6 +3,7 @@
 
     python3 bench/live_bench.py                 # 2,000 functions, lambdasec and Prowler, 1 timed run each
     python3 bench/live_bench.py -n 500 --only lambdasec
+    python3 bench/live_bench.py --only lambdasec --alias-policies   # + an alias on every 3rd function
 
 What it does:
 1. starts moto's standalone server (``python3 -m moto.server``, the pinned test dependency) on 127.0.0.1 in its
@@ -110,7 +111,7 @@ def code_zip() -> bytes:
     return buffer.getvalue()
 
 
-def seed(endpoint: str, count: int) -> None:
+def seed(endpoint: str, count: int, aliases: bool = False) -> None:
     import boto3
 
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
@@ -144,11 +145,14 @@ def seed(endpoint: str, count: int) -> None:
             lam.create_function_url_config(FunctionName=name, AuthType="NONE")
         if i % 20 == 0:
             lam.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name)
+        if aliases and i % 3 == 0:  # --alias-policies: a published version behind an alias "live"
+            version = lam.publish_version(FunctionName=name)["Version"]
+            lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
 
 
-def lambdasec_command(output: Path) -> list[str]:
+def lambdasec_command(output: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "lambdasec", "scan", "--aws", "--region", REGION, "--stats", "-f", "json",
-            "-o", str(output), "--fail-on", "none"]
+            "-o", str(output), "--fail-on", "none", *extra]
 
 
 def prowler_command(prowler: Path, output: Path) -> list[str]:
@@ -172,13 +176,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", "--functions", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--only", choices=["lambdasec", "prowler"])
+    parser.add_argument("--alias-policies", action="store_true",
+                        help="also seed an alias on every 3rd function and run lambdasec --alias-policies")
     args = parser.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
     tools = {"lambdasec": lambdasec_command(WORK / "lambdasec.json")}
+    if args.alias_policies:
+        tools["lambdasec --alias-policies"] = lambdasec_command(WORK / "lambdasec-aliases.json", "--alias-policies")
     if args.only != "lambdasec":
         tools["prowler"] = prowler_command(ensure_prowler(), WORK / "prowler")
     if args.only == "prowler":
-        del tools["lambdasec"]
+        tools = {"prowler": tools["prowler"]}
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     log = WORK / "emulator.log"
@@ -186,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     try:
         started = time.perf_counter()
-        seed(endpoint, args.functions)
+        seed(endpoint, args.functions, aliases=args.alias_policies)
         print(f"seeded {args.functions} functions in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         for name, command in tools.items():
             samples, requests = [], []
@@ -202,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         emulator.wait(timeout=10)
     n = args.functions
     print(f"{n} functions in one region of an emulated account (moto {_moto_version()}); command: "
-          f"`python3 bench/live_bench.py -n {n} --repeat {args.repeat}`\n")
+          f"`python3 bench/live_bench.py -n {n} --repeat {args.repeat}"
+          f"{' --only ' + args.only if args.only else ''}{' --alias-policies' if args.alias_policies else ''}`\n")
     print("| tool | median wall (s) | median CPU (s) | peak RSS (MiB) | requests | Lambda shared bucket per function "
           "| GetFunction per function | GetPolicy per function |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
