@@ -561,6 +561,7 @@ def test_int017_revoked_and_expired_signatures_of_the_code_a_function_runs() -> 
         "valid": _signing_job("j-valid", "2026-11-29T00:00:01+00:00"),
         "no-end": _signing_job("j-no-end", None),  # Signer gave no end of validity: nothing to judge
         "garbled": _signing_job("j-garbled", "next year"),
+        "gone": _signing_job("j-gone", None, found=False),  # asked for; Signer does not know it
     }
     functions = [_function(name, signing_job=job.key) for name, job in jobs.items()]
     functions += [
@@ -593,9 +594,13 @@ def test_int017_revoked_and_expired_signatures_of_the_code_a_function_runs() -> 
         ("foreign", f"its signing job arn:aws:signer:{REGION}:{OTHER}:/signing-jobs/j-tooling: account {OTHER} in "
                     f"{REGION} was not part of the scan"),
         ("garbled", "the end of validity of its signature (next year) is not a time"),
+        ("gone", f"its signing job arn:aws:signer:{REGION}:{ACCOUNT}:/signing-jobs/j-gone was not found in "
+                 f"Signer (account {ACCOUNT}, {REGION})"),
         ("odd", "its signing job not-an-arn is not a Signer job ARN"),
-        ("unread", f"its signing job arn:aws:signer:{REGION}:{ACCOUNT}:/signing-jobs/j-unread was not found in "
-                   f"Signer (account {ACCOUNT}, {REGION})")]
+        # Signer read in its scope, but not this job: the scan that read the scope did not hold the function
+        ("unread", f"its signing job arn:aws:signer:{REGION}:{ACCOUNT}:/signing-jobs/j-unread was not read "
+                   f"(account {ACCOUNT}, {REGION} was read by a scan that did not hold this function: another "
+                   "--shard)")]
     # Signer not read completely: a job that was read is still judged, one that was not is "not evaluated".
     inventory.scopes = [ScannedScope(ACCOUNT, REGION, ["lambda"])]
     outcomes = _run(SIGNATURE_INVALID, inventory)

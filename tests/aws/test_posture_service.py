@@ -414,7 +414,7 @@ def test_signing_jobs_are_read_once_each_in_their_own_account_and_region(aws: Em
     def job(job_id: str, **fields: Any) -> SigningJob:
         arn = f"{JOBS}/{job_id}"
         return SigningJob(key=arn, id=arn, type="AWS::Signer::SigningJob", location=Location(arn=arn, region=REGION),
-                          status="Succeeded", **fields)
+                          **{"status": "Succeeded", **fields})
 
     assert inventory.signing_jobs == [
         job("job-a", profile_name="release", profile_version="a1b2c3d4e5",
@@ -422,7 +422,7 @@ def test_signing_jobs_are_read_once_each_in_their_own_account_and_region(aws: Em
         job("job-b", profile_name="release", profile_version="a1b2c3d4e5", revoked=True,
             revoked_at="2026-10-02T08:30:00+00:00", revocation_reason="build host compromised",
             signature_expires_at="2037-03-01T00:00:00+00:00"),
-        job("job-c")]
+        job("job-c"), job("job-gone", status="", found=False)]
 
     for fn in functions:
         inventory.add(inventory.functions, fn)

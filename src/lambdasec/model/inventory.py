@@ -385,6 +385,9 @@ class SigningJob(Resource):
     revoked_at: str | None = None
     revocation_reason: str | None = None
     signature_expires_at: str | None = None  # ISO 8601 end of the signature's validity, when Signer gives it
+    # False: the job was asked for and Signer does not know it (ResourceNotFoundException). A job never asked for
+    # has no object at all (its region was not read, or, with --shard, another shard reads it).
+    found: bool = True
 
 
 @dataclass

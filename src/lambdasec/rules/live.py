@@ -891,8 +891,8 @@ def _check_signatures(inventory: Inventory, context: Context) -> Iterator[Outcom
         if not fn.signing_job:
             continue  # unsigned code: INT001-INT003's business
         job = inventory.get(fn.signing_job)
-        if not isinstance(job, SigningJob):
-            yield SIGNATURE_INVALID.not_evaluated(fn, _unread_job(scopes, fn.signing_job))
+        if not isinstance(job, SigningJob) or not job.found:
+            yield SIGNATURE_INVALID.not_evaluated(fn, _unread_job(scopes, fn.signing_job, job))
             continue
         expires = _time(job.signature_expires_at)
         if job.signature_expires_at and expires is None:
@@ -904,14 +904,18 @@ def _check_signatures(inventory: Inventory, context: Context) -> Iterator[Outcom
             yield _signature_finding(inventory, fn, job, expired)
 
 
-def _unread_job(scopes: Mapping[tuple[str, str], ScannedScope], job: str) -> str:
+def _unread_job(scopes: Mapping[tuple[str, str], ScannedScope], job: str, read: Any) -> str:
     owner = arn_parts(job)
     if owner is None or owner.service != "signer":
         return f"its signing job {job} is not a Signer job ARN"
     missing = _missing_service(scopes, owner.account, owner.region, "signer")
     if missing is not None:
         return f"its signing job {job}: {missing}"
-    return f"its signing job {job} was not found in Signer (account {owner.account}, {owner.region})"
+    if isinstance(read, SigningJob):
+        return f"its signing job {job} was not found in Signer (account {owner.account}, {owner.region})"
+    # Signer was read there, but not for this job: with --shard, a shard reads the jobs its own functions name
+    return (f"its signing job {job} was not read (account {owner.account}, {owner.region} was read by a scan that "
+            "did not hold this function: another --shard)")
 
 
 def _signature_finding(inventory: Inventory, fn: Function, job: SigningJob, expired: bool) -> Finding:

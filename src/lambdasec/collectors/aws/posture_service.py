@@ -43,7 +43,8 @@ nothing) is an empty answer, not a failure. The orchestrator records which servi
   orchestrator runs this step after every module (collector.py, ``FOLLOW_UP_MODULES``), with the functions the scan
   collected. Each scope reads, once each, the jobs of ITS account and region (the ARN's); a job of an account or
   region the scan does not read is not read (INT017 says "not evaluated" for its functions). A job Signer does not
-  know (``ResourceNotFoundException``) is not a failure: no object, and INT017 says so. ``revoked``,
+  know (``ResourceNotFoundException``) is not a failure: a ``SigningJob`` with ``found`` False, so that it is told
+  apart from a job never asked for (with ``--shard``, a job in a scope of another shard). ``revoked``,
   ``revoked_at`` and ``revocation_reason`` come from the job's ``revocationRecord``; times are ISO 8601 in UTC.
 - **ECR** (``DescribeRepositories``, ``GetRegistryScanningConfiguration``) -> :class:`EcrRepository`, key =
   repository ARN, ``tag_mutability`` as AWS gives it (``MUTABLE``, ``IMMUTABLE`` or the ``*_WITH_EXCLUSION``
@@ -307,7 +308,12 @@ def collect_signing_jobs(api: Api, inventory: Inventory, options: Any, functions
     for arn in sorted(jobs):
         raw = api.call("signer", "DescribeSigningJob", absent=("ResourceNotFoundException",),
                        jobId=arn.rsplit("/", 1)[-1])
-        if not raw:  # None: a gap (signer is then incomplete here); {}: Signer does not know the job
+        if raw is None:
+            continue  # a gap: signer is then incomplete here
+        if not raw:  # Signer does not know the job: said, so that a job never asked for stays told apart
+            inventory.add(inventory.signing_jobs, SigningJob(
+                key=arn, id=arn, type="AWS::Signer::SigningJob", location=Location(arn=arn, region=region),
+                found=False))
             continue
         revocation = raw.get("revocationRecord")
         record: Mapping[str, Any] = revocation if isinstance(revocation, Mapping) else {}
