@@ -689,3 +689,22 @@ def test_a_failed_alias_listing_is_a_gap_and_the_policy_rules_say_not_evaluated(
                                  "(see the coverage gaps)")
     # What was read is still judged: the public policy of "live" (named by its URL) is a finding.
     assert ("EXP003", f"{GATEWAY}:live#policy/public") in {(f.rule_id, f.resource_key) for f in report.findings}
+
+
+def test_an_alias_policy_that_cannot_be_read_is_a_gap_and_what_was_read_is_kept(aws: Emulator) -> None:
+    api, asked = _alias_account(aws)
+
+    def refuse_aliases(params: dict[str, Any], **_: Any) -> tuple[Answer, dict[str, Any]] | None:
+        if params.get("query_string", {}).get("Qualifier"):
+            return Answer(403), {"Error": {"Code": "AccessDeniedException", "Message": "injected by the test"}}
+        return None  # the function's own policy: answered by the handler registered after this one
+
+    _on(api, "before-call.lambda.GetPolicy", refuse_aliases, first=True)
+    inventory = collect(api)
+    [fn] = inventory.functions
+    assert fn.unread == ["policy"]
+    assert [(g.kind, g.message.split(": ")[0]) for g in api.gaps] == [
+        ("access-denied", f"account {ACCOUNT}, region {REGION}, lambda:GetPolicy")]
+    assert [p.key for p in inventory.permissions] == [f"{GATEWAY}#policy/gw"]
+    report = evaluate(inventory, all_rules(), ScanSettings(now=FIXTURE_CLOCK))
+    assert {n.rule_id for n in report.not_evaluated if n.resource_id == GATEWAY} >= {"EXP003", "RES001"}
