@@ -708,3 +708,35 @@ def test_an_alias_policy_that_cannot_be_read_is_a_gap_and_what_was_read_is_kept(
     assert [p.key for p in inventory.permissions] == [f"{GATEWAY}#policy/gw"]
     report = evaluate(inventory, all_rules(), ScanSettings(now=FIXTURE_CLOCK))
     assert {n.rule_id for n in report.not_evaluated if n.resource_id == GATEWAY} >= {"EXP003", "RES001"}
+
+
+# ---------------------------------------------------------------- the quota buckets side by side
+def test_the_three_quota_buckets_are_read_side_by_side_with_the_same_result(seeded: Emulator) -> None:
+    """GetFunction, GetPolicy and the shared bucket are throttled separately: each is walked by its own thread.
+    Proven without timing: GetPolicy of the first function is held until every URL listing was sent, which only
+    a walker of its own can do (one after the other, the wait would run out)."""
+    api = seeded.api(REGION)
+    emulate_missing_apis(seeded, api)
+    listed: list[str] = []
+    urls_sent = threading.Event()
+    waited: list[bool] = []
+
+    def count_urls(**_: Any) -> None:
+        listed.append("url")
+        if len(listed) == 2:
+            urls_sent.set()
+
+    def hold_first_policy(**_: Any) -> None:
+        if not waited:
+            waited.append(urls_sent.wait(timeout=30))
+
+    _on(api, "before-call.lambda.ListFunctionUrlConfigs", count_urls, first=True)
+    _on(api, "before-call.lambda.GetPolicy", hold_first_policy, first=True)
+    side_by_side = collect(api)
+    assert waited == [True]
+    one_at_a_time_api = seeded.api(REGION)
+    emulate_missing_apis(seeded, one_at_a_time_api)
+    one_at_a_time = collect(one_at_a_time_api, max_workers=1)
+    for bucket in ("functions", "permissions", "function_urls", "event_invoke_configs", "event_sources", "layers"):
+        assert getattr(side_by_side, bucket) == getattr(one_at_a_time, bucket), bucket
+    assert api.stats.by_bucket() == one_at_a_time_api.stats.by_bucket()

@@ -26,10 +26,11 @@ from ...model.location import Location
 READ_PREFIXES: Final = ("Get", "List", "Describe")
 # The scanner's own identity and role hopping: reads of STS, writes of nothing.
 ALSO_ALLOWED: Final = frozenset({("sts", "AssumeRole"), ("sts", "GetCallerIdentity")})
-# Lambda throttles its control plane per account and region: GetFunction and GetPolicy have quotas of their
-# own, every other read shares about 15 requests per second.
+# Lambda throttles its control plane per account and region: GetFunction (100 requests per second) and GetPolicy
+# (15) have quotas of their own, every other read shares 15 per second. The scan keeps to two thirds of each,
+# leaving room for the account's other clients.
 LAMBDA_OWN_BUCKETS: Final = frozenset({"GetFunction", "GetPolicy"})
-DEFAULT_RATES: Final = {"lambda": 10.0, "lambda:GetFunction": 50.0, "lambda:GetPolicy": 50.0}
+DEFAULT_RATES: Final = {"lambda": 10.0, "lambda:GetFunction": 50.0, "lambda:GetPolicy": 10.0}
 DEFAULT_RATE: Final = 20.0  # requests per second per account, region and service elsewhere
 
 _DENIED: Final = frozenset({

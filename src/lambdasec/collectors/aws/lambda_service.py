@@ -81,6 +81,8 @@ import tempfile
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Final
 
 from ...model.inventory import (
@@ -136,6 +138,16 @@ def collect_lambda(api: Api, inventory: Inventory, options: Any) -> None:
     _Collector(api, inventory, options).run()
 
 
+@dataclass
+class _Reads:
+    """What the per-function reads of one function answered (None: the call failed, a gap)."""
+
+    details: dict[str, Any] | None = None  # GetFunction ({}: the function was deleted since the listing)
+    policy: dict[str, Any] | None = None  # GetPolicy ({}: no policy)
+    urls: list[Any] | None = None  # ListFunctionUrlConfigs
+    aliases: list[Any] | None = None  # ListAliases (--alias-policies)
+
+
 class _Collector:
     def __init__(self, api: Api, inventory: Inventory, options: Any) -> None:
         self.api = api
@@ -147,6 +159,7 @@ class _Collector:
         limits = getattr(options, "archive_limits", None)
         self.max_bytes = int(getattr(limits, "max_total_bytes", _DEFAULT_MAX_BYTES) or _DEFAULT_MAX_BYTES)
         self.list_aliases = bool(getattr(options, "alias_policies", False))
+        self.one_at_a_time = int(getattr(options, "max_workers", 8) or 8) <= 1
         # Function ARN -> the aliases and versions seen for it (URLs, event-invoke configs, event source
         # mappings, ListAliases): each may carry a resource policy of its own.
         self.qualifiers: dict[str, set[str]] = {}
@@ -157,10 +170,12 @@ class _Collector:
     def run(self) -> None:
         signing = self._code_signing_configs()
         own_layers = self._layers()
-        listed = self.api.pages("lambda", "ListFunctions", "Functions")
+        listed = [item for item in self.api.pages("lambda", "ListFunctions", "Functions") or []
+                  if unqualified(str(item.get("FunctionArn", "")))]
+        reads = self._per_function_reads([unqualified(str(item["FunctionArn"])) for item in listed])
         used_layers: dict[str, LayerVersion] = {}
-        for item in listed or []:
-            fn = self._function(item, signing)
+        for item, read in zip(listed, reads, strict=True):
+            fn = self._function(item, signing, read)
             if fn is None:
                 continue
             for layer in fn.layers:
@@ -181,12 +196,44 @@ class _Collector:
             kind, f"account {self.account}, region {self.region}, lambda: {detail}"[:400], self._where(arn)))
 
     # ------------------------------------------------------------ functions
-    def _function(self, item: Mapping[str, Any], signing: dict[str, str] | Unresolved) -> Function | None:
+    def _per_function_reads(self, arns: list[str]) -> list[_Reads]:
+        """GetFunction, GetPolicy and the shared-bucket listings (URLs; aliases with --alias-policies) of every
+        function. Each quota bucket is walked by a thread of its own: the buckets are throttled separately, so read
+        side by side they take as long as the slowest (the shared one), not the sum of the three. With
+        ``--max-workers 1`` they are walked one after the other."""
+        reads = [_Reads() for _ in arns]
+
+        def details() -> None:
+            for read, arn in zip(reads, arns, strict=True):
+                read.details = self.api.call("lambda", "GetFunction", absent=_ABSENT, FunctionName=arn)
+
+        def policies() -> None:
+            for read, arn in zip(reads, arns, strict=True):
+                read.policy = self.api.call("lambda", "GetPolicy", absent=_ABSENT, FunctionName=arn)
+
+        def shared_bucket() -> None:
+            for read, arn in zip(reads, arns, strict=True):
+                read.urls = self.api.pages("lambda", "ListFunctionUrlConfigs", "FunctionUrlConfigs",
+                                           absent=_ABSENT, FunctionName=arn)
+                if self.list_aliases:
+                    read.aliases = self.api.pages("lambda", "ListAliases", "Aliases", absent=_ABSENT,
+                                                  FunctionName=arn)
+
+        walkers = (details, policies, shared_bucket)
+        if self.one_at_a_time or len(arns) < 2:
+            for walk in walkers:
+                walk()
+        else:
+            with ThreadPoolExecutor(max_workers=len(walkers), thread_name_prefix="lambdasec-lambda") as pool:
+                for future in [pool.submit(walk) for walk in walkers]:
+                    future.result()  # Api turns failed calls into gaps; anything else is the module's crash
+        return reads
+
+    def _function(self, item: Mapping[str, Any], signing: dict[str, str] | Unresolved,
+                  read: _Reads) -> Function | None:
         arn = unqualified(str(item.get("FunctionArn", "")))
-        if not arn:
-            return None
         name = str(item.get("FunctionName") or arn.rsplit(":", 1)[-1])
-        details = self.api.call("lambda", "GetFunction", absent=_ABSENT, FunctionName=arn)
+        details = read.details
         if details == {}:
             return None  # deleted since ListFunctions: nothing to scan
         config: Mapping[str, Any] = item
@@ -235,18 +282,21 @@ class _Collector:
             fn.tags = {str(k): str(v) for k, v in tags.items()} if isinstance(tags, Mapping) else {}
             fn.code = self._code(arn, fn, details.get("Code"))
         self.inventory.add(self.inventory.functions, fn)
-        async_invokers = self._policy(arn)
+        async_invokers = self._add_policy(arn, None, read.policy)
         if async_invokers is None:
             fn.unread.append("policy")
-        # Always listed, although only a statement of the policy can open a URL to anyone: a URL on an alias is
-        # opened by the alias's own policy, which is not read (one more call per alias).
-        if not self._urls(arn):
+        # Always listed, although only a statement of a policy can open a URL to anyone: the URLs are how the
+        # scan learns of most aliases, whose own policies it then reads.
+        if not self._add_urls(arn, read.urls):
             fn.unread.append("urls")
         if (async_invokers is None or async_invokers or fn.dead_letter_target is not None) \
                 and not self._event_invoke_configs(arn):
             fn.unread.append("event-invoke-configs")
-        if self.list_aliases and not self._aliases(arn):
-            fn.unread.append("aliases")  # asked for every alias's policy: a failed listing leaves them unknown
+        if self.list_aliases:
+            for alias in read.aliases or []:
+                self._saw(arn, _text(alias.get("Name")) if isinstance(alias, Mapping) else None)
+            if read.aliases is None:
+                fn.unread.append("aliases")  # asked for every alias's policy: a failed listing leaves them unknown
         self.functions[arn] = fn
         return fn
 
@@ -294,11 +344,14 @@ class _Collector:
         return CodeLocation("live", arn)
 
     # ------------------------------------------------------------ resource policy
-    def _policy(self, fn_arn: str, qualifier: str | None = None) -> set[str] | None:
+    def _policy(self, fn_arn: str, qualifier: str) -> set[str] | None:
+        """Read and add the own policy of one alias or version of the function (see :meth:`_add_policy`)."""
+        response = self.api.call("lambda", "GetPolicy", absent=_ABSENT, FunctionName=fn_arn, Qualifier=qualifier)
+        return self._add_policy(fn_arn, qualifier, response)
+
+    def _add_policy(self, fn_arn: str, qualifier: str | None, response: dict[str, Any] | None) -> set[str] | None:
         """Add the Permissions of the function's policy (or of one alias's or version's own policy); the
-        asynchronous services they let invoke it (None: policy unknown)."""
-        extra = {"Qualifier": qualifier} if qualifier else {}
-        response = self.api.call("lambda", "GetPolicy", absent=_ABSENT, FunctionName=fn_arn, **extra)
+        asynchronous services they let invoke it (None: the policy could not be read)."""
         if response is None:
             return None
         kinds: set[str] = set()
@@ -328,10 +381,8 @@ class _Collector:
         return kinds
 
     # ------------------------------------------------------------ function URLs, event-invoke configs
-    def _urls(self, fn_arn: str) -> bool:
+    def _add_urls(self, fn_arn: str, configs: list[Any] | None) -> bool:
         """Add the function's URLs; False when they could not be listed."""
-        configs = self.api.pages("lambda", "ListFunctionUrlConfigs", "FunctionUrlConfigs", absent=_ABSENT,
-                                 FunctionName=fn_arn)
         for config in configs or []:
             qualifier = _qualifier(str(config.get("FunctionArn", "")))
             self._saw(fn_arn, qualifier)
@@ -373,13 +424,6 @@ class _Collector:
     def _saw(self, fn_arn: str, qualifier: str | None) -> None:
         if qualifier:
             self.qualifiers.setdefault(fn_arn, set()).add(qualifier)
-
-    def _aliases(self, fn_arn: str) -> bool:
-        """--alias-policies: note every alias of the function; False when they could not be listed."""
-        aliases = self.api.pages("lambda", "ListAliases", "Aliases", absent=_ABSENT, FunctionName=fn_arn)
-        for alias in aliases or []:
-            self._saw(fn_arn, _text(alias.get("Name")) if isinstance(alias, Mapping) else None)
-        return aliases is not None
 
     def _qualified_policies(self) -> None:
         """Read the own resource policy of every alias and version seen for a collected function.
