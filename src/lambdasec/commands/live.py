@@ -44,7 +44,8 @@ def _live_options(*, download: bool) -> list[Callable[[Any], Any]]:
                      help="With --org: only these accounts (comma-separated or repeated)."),
         click.option("--shard", metavar="K/N", help="Read only shard K of N of the account x region work list."),
         click.option("--max-workers", type=click.IntRange(min=1), default=8, show_default=True,
-                     help="Concurrent AWS requests (threads across accounts, regions and services)."),
+                     help="Concurrent AWS requests (threads across accounts, regions and services; Lambda's "
+                          "three quota buckets are read side by side unless 1)."),
         click.option("--alias-policies", is_flag=True,
                      help="List every function's aliases and read their own resource policies (one more "
                           "Lambda call per function; without it, only aliases a URL, event-invoke config or "
