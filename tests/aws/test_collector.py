@@ -201,7 +201,7 @@ def test_follow_ups_run_after_every_module_with_all_the_functions_and_a_crash_is
 
     posture.__module__ = posture_service.__name__
     posture.OPERATIONS = ()  # type: ignore[attr-defined]
-    monkeypatch.setattr(posture_service, "collect_follow_ups", follow_up)
+    monkeypatch.setattr(posture_service, "FOLLOW_UP", (follow_up, frozenset({"signer", "logs"})))
     regions = ("us-east-1", "eu-west-1")
     inventory = collect_live(LiveOptions(regions=regions), services={**SERVICES, "posture": posture}, **FAST)
     assert sorted(seen) == [("eu-west-1", ["a", "b"]), ("us-east-1", ["a", "b"])]

@@ -37,7 +37,6 @@ LIVE_KEY_SECRET = Secret("p9Lk3/Wq7xZa" + "LiveCode4mN8vB3cX6yH1jG5fD0s")
 LIVE_LAYER_KEY = Secret("sk_live_" + "LiveLayer" + "Hd3Jf7Kg2Lh6Mj")
 ENV_SECRETS = (LIVE_GITHUB_TOKEN, LIVE_DATABASE_URL)
 SECRETS = (*ENV_SECRETS, LIVE_KEY_ID, LIVE_KEY_SECRET, LIVE_LAYER_KEY)
-# where --download-code put a package: a temporary directory, named after its content's hash
 EVERY_FORMAT = [arg for fmt in FORMATS for arg in ("-f", fmt)]
 
 

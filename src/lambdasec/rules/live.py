@@ -892,7 +892,8 @@ def _check_signatures(inventory: Inventory, context: Context) -> Iterator[Outcom
             continue  # unsigned code: INT001-INT003's business
         job = inventory.get(fn.signing_job)
         if not isinstance(job, SigningJob) or not job.found:
-            yield SIGNATURE_INVALID.not_evaluated(fn, _unread_job(scopes, fn.signing_job, job))
+            yield SIGNATURE_INVALID.not_evaluated(fn, _unread_job(scopes, fn.signing_job,
+                                                                  asked=isinstance(job, SigningJob)))
             continue
         expires = _time(job.signature_expires_at)
         if job.signature_expires_at and expires is None:
@@ -904,14 +905,14 @@ def _check_signatures(inventory: Inventory, context: Context) -> Iterator[Outcom
             yield _signature_finding(inventory, fn, job, expired)
 
 
-def _unread_job(scopes: Mapping[tuple[str, str], ScannedScope], job: str, read: Any) -> str:
+def _unread_job(scopes: Mapping[tuple[str, str], ScannedScope], job: str, *, asked: bool) -> str:
     owner = arn_parts(job)
     if owner is None or owner.service != "signer":
         return f"its signing job {job} is not a Signer job ARN"
     missing = _missing_service(scopes, owner.account, owner.region, "signer")
     if missing is not None:
         return f"its signing job {job}: {missing}"
-    if isinstance(read, SigningJob):
+    if asked:
         return f"its signing job {job} was not found in Signer (account {owner.account}, {owner.region})"
     # Signer was read there, but not for this job: with --shard, a shard reads the jobs its own functions name
     return (f"its signing job {job} was not read (account {owner.account}, {owner.region} was read by a scan that "

@@ -10,9 +10,9 @@ succeeded there), every failure as a coverage gap, and the scanned accounts beco
 
 A few reads need what other modules found (which Signer jobs signed the functions' code, and which log groups
 outside /aws/lambda/ they write to, is known only once Lambda was read): once every task is done, each scope runs
-the follow-ups of ``FOLLOW_UP_MODULES`` in a second round, in the same pool, with every function the first round
-collected; their fragments, gaps and failures are merged like the first round's (a failed follow-up call makes
-its service incomplete in the scope). A follow-up that calls nothing changes nothing.
+the follow-ups its modules declare (a module's ``FOLLOW_UP``) in a second round, in the same pool, with every
+function the first round collected; their fragments, gaps and failures are merged like the first round's (a failed
+follow-up call makes its service incomplete in the scope). A follow-up that calls nothing changes nothing.
 
 The link pass then turns every :class:`ResourceRef` whose target is not in the inventory (a layer of another
 account, a role of an account not scanned, a subnet of a region not read) into its plain key: the ARN as an
@@ -51,13 +51,6 @@ SERVICE_MODULES: Final = {
     "posture": ("posture_service", "collect_posture"),
 }
 GLOBAL_SERVICES: Final = frozenset({"iam"})  # read once per account, with its first region
-# name of a first-round module -> (its module, the follow-up function, the AWS services it reads): run per scope
-# after every first-round task, only when the first-round collector is that real module (whose OPERATIONS list the
-# follow-up's calls too).
-FOLLOW_UP_MODULES: Final = {
-    # the jobs that signed functions' code, the log groups functions name outside /aws/lambda/
-    "posture": ("posture_service", "collect_follow_ups", ("signer", "logs")),
-}
 # The calls the scan itself makes before any service module (identity, role hopping, regions, organization).
 CORE_OPERATIONS: Final = (
     ("sts", "GetCallerIdentity"),
@@ -162,13 +155,14 @@ def _in_pool(options: LiveOptions, run: Callable[[tuple[Target, str]], _T],
         return list(pool.map(run, tasks))
 
 
-def _follow_ups(chosen: Mapping[str, ServiceCollector]) -> dict[str, FollowUp]:
-    """The follow-ups of the chosen first-round modules that are the real ones (a test's stand-in has none)."""
-    out: dict[str, FollowUp] = {}
-    for name, (module, function, _) in FOLLOW_UP_MODULES.items():
-        collect = chosen.get(name)
-        if collect is not None and collect.__module__.endswith(SERVICE_MODULES[name][0]):
-            out[name] = getattr(importlib.import_module(f"{__package__}.{module}"), function)
+def _follow_ups(chosen: Mapping[str, ServiceCollector]) -> dict[str, tuple[FollowUp, frozenset[str]]]:
+    """The follow-ups of the chosen first-round collectors: the ``FOLLOW_UP`` (function, services it reads) of the
+    module each collector comes from, when it has one (a test's stand-in has none)."""
+    out: dict[str, tuple[FollowUp, frozenset[str]]] = {}
+    for name, collect in chosen.items():
+        follow_up = getattr(importlib.import_module(collect.__module__), "FOLLOW_UP", None)
+        if follow_up is not None:
+            out[name] = follow_up
     return out
 
 
@@ -209,7 +203,8 @@ def _run_task(target: Target, name: str, collect: ServiceCollector, known: froze
     return result
 
 
-def _run_follow_up(target: Target, name: str, follow_up: FollowUp, functions: Sequence[Function],
+def _run_follow_up(target: Target, name: str, follow_up: tuple[FollowUp, frozenset[str]],
+                   functions: Sequence[Function],
                    options: LiveOptions, stats: CallStats, limiter: RateLimiter, settings: ApiSettings,
                    reachability: Reachability) -> _Result:
     """One follow-up in one scope. It adds no service to the scope's complete ones (its first-round module
@@ -217,14 +212,15 @@ def _run_follow_up(target: Target, name: str, follow_up: FollowUp, functions: Se
     api = Api(Scope(target.account, target.region, target.session, options.endpoint_url), stats, limiter, settings,
               reachability)
     result = _Result(target, name, Inventory())
+    read, services = follow_up
     try:
-        follow_up(api, result.fragment, options, functions)
+        read(api, result.fragment, options, functions)
     except Exception as exc:  # noqa: BLE001  # as in _run_task: a gap, never a crashed scan
         result.gaps.append(CoverageGap(
             "internal-error",
             f"account {target.account}, region {target.region}, {name}: {type(exc).__name__}: {exc}"[:400],
             Location(arn=f"arn:aws:{name}:{target.region}:{target.account}", region=target.region)))
-        result.failed = set(FOLLOW_UP_MODULES[name][2])
+        result.failed = set(services)
     result.gaps.extend(api.gaps)
     result.failed |= {service for service in api.services_called() if not api.ok(service)}
     return result

@@ -40,12 +40,13 @@ nothing) is an empty answer, not a failure. The orchestrator records which servi
   (no call, no gap) in regions where botocore's endpoint data says Signer is not offered.
 - **Signing jobs** (``DescribeSigningJob``, :func:`collect_signing_jobs`) -> :class:`SigningJob`, key = the job
   ARN that a live function's ``SigningJobArn`` names: which jobs to read is known only once Lambda was read, so the
-  orchestrator runs this step after every module (collector.py, ``FOLLOW_UP_MODULES``), with the functions the scan
-  collected. Each scope reads, once each, the jobs of ITS account and region (the ARN's); a job of an account or
-  region the scan does not read is not read (INT017 says "not evaluated" for its functions). A job Signer does not
-  know (``ResourceNotFoundException``) is not a failure: a ``SigningJob`` with ``found`` False, so that it is told
-  apart from a job never asked for (with ``--shard``, a job in a scope of another shard). ``revoked``,
-  ``revoked_at`` and ``revocation_reason`` come from the job's ``revocationRecord``; times are ISO 8601 in UTC.
+  orchestrator runs this step after every module (collector.py, this module's ``FOLLOW_UP``), with the functions
+  the scan collected. Each scope reads, once each, the jobs of ITS account and region (the ARN's); a job of an
+  account or region the scan does not read is not read (INT017 says "not evaluated" for its functions). A job
+  Signer does not know (``ResourceNotFoundException``) is not a failure: a ``SigningJob`` with ``found`` False, so
+  that it is told apart from a job never asked for (with ``--shard``, a job in a scope of another shard).
+  ``revoked``, ``revoked_at`` and ``revocation_reason`` come from the job's ``revocationRecord``; times are ISO 8601
+  in UTC.
 - **ECR** (``DescribeRepositories``, ``GetRegistryScanningConfiguration``) -> :class:`EcrRepository`, key =
   repository ARN, ``tag_mutability`` as AWS gives it (``MUTABLE``, ``IMMUTABLE`` or the ``*_WITH_EXCLUSION``
   variants) with ``tag_mutability_exclusions``, the ``WILDCARD`` filters of ``imageTagMutabilityExclusionFilters``
@@ -90,7 +91,7 @@ OPERATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("kms", "GetKeyPolicy"),
     ("logs", "DescribeLogGroups"),
     ("signer", "ListSigningProfiles"),
-    ("signer", "DescribeSigningJob"),  # collect_signing_jobs, after Lambda (collector.py FOLLOW_UP_MODULES)
+    ("signer", "DescribeSigningJob"),  # collect_signing_jobs, after Lambda (FOLLOW_UP)
     ("ecr", "DescribeRepositories"),
     ("ecr", "GetRegistryScanningConfiguration"),
 )
@@ -252,12 +253,18 @@ def collect_named_log_groups(api: Api, inventory: Inventory, options: Any, funct
     region, account = api.scope.region, api.scope.account
     names = sorted({fn.log_group for fn in functions if isinstance(fn.log_group, str)
                     and not fn.log_group.startswith(LAMBDA_LOG_PREFIX)
-                    and fn.location.region == region and fn.key.split(":")[4:5] == [account]})
+                    and _owner(fn.key) == (account, region)})
     for start in range(0, len(names), _NAMES_PER_CALL):
         wanted = names[start:start + _NAMES_PER_CALL]
         for raw in api.pages("logs", "DescribeLogGroups", "logGroups", logGroupIdentifiers=wanted) or []:
             if isinstance(raw, Mapping) and raw.get("logGroupName") in wanted:  # an emulator may answer more
                 _add_log_group(api, inventory, raw)
+
+
+def _owner(arn: str) -> tuple[str, str] | None:
+    """(account, region) of an ARN."""
+    parts = arn.split(":")
+    return (parts[4], parts[3]) if len(parts) > 5 and parts[0] == "arn" else None
 
 
 def _add_log_group(api: Api, inventory: Inventory, raw: Any) -> None:
@@ -296,6 +303,11 @@ def collect_follow_ups(api: Api, inventory: Inventory, options: Any, functions: 
     and the log groups they name outside ``/aws/lambda/``."""
     collect_signing_jobs(api, inventory, options, functions)
     collect_named_log_groups(api, inventory, options, functions)
+
+
+# The second round (collector.py): what the functions the first round collected tell this module to read, and the
+# services that reads.
+FOLLOW_UP: Final = (collect_follow_ups, frozenset({"signer", "logs"}))
 
 
 def collect_signing_jobs(api: Api, inventory: Inventory, options: Any, functions: Iterable[Function]) -> None:
