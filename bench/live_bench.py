@@ -4,6 +4,7 @@
     python3 bench/live_bench.py                 # 2,000 functions, lambdasec and Prowler, 1 timed run each
     python3 bench/live_bench.py -n 500 --only lambdasec
     python3 bench/live_bench.py --only lambdasec --alias-policies   # + an alias on every 3rd function
+    python3 bench/live_bench.py --only lambdasec --skip-event-invoke-configs   # + a run with that option
 
 What it does:
 1. starts moto's standalone server (``python3 -m moto.server``, the pinned test dependency) on 127.0.0.1 in its
@@ -178,11 +179,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=["lambdasec", "prowler"])
     parser.add_argument("--alias-policies", action="store_true",
                         help="also seed an alias on every 3rd function and run lambdasec --alias-policies")
+    parser.add_argument("--skip-event-invoke-configs", action="store_true",
+                        help="also run lambdasec --skip-event-invoke-configs (one shared-bucket call per function)")
     args = parser.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
     tools = {"lambdasec": lambdasec_command(WORK / "lambdasec.json")}
     if args.alias_policies:
         tools["lambdasec --alias-policies"] = lambdasec_command(WORK / "lambdasec-aliases.json", "--alias-policies")
+    if args.skip_event_invoke_configs:
+        tools["lambdasec --skip-event-invoke-configs"] = lambdasec_command(WORK / "lambdasec-skip.json",
+                                                                           "--skip-event-invoke-configs")
     if args.only != "lambdasec":
         tools["prowler"] = prowler_command(ensure_prowler(), WORK / "prowler")
     if args.only == "prowler":
@@ -211,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     n = args.functions
     print(f"{n} functions in one region of an emulated account (moto {_moto_version()}); command: "
           f"`python3 bench/live_bench.py -n {n} --repeat {args.repeat}"
-          f"{' --only ' + args.only if args.only else ''}{' --alias-policies' if args.alias_policies else ''}`\n")
+          f"{' --only ' + args.only if args.only else ''}{' --alias-policies' if args.alias_policies else ''}"
+          f"{' --skip-event-invoke-configs' if args.skip_event_invoke_configs else ''}`\n")
     print("| tool | median wall (s) | median CPU (s) | peak RSS (MiB) | requests | Lambda shared bucket per function "
           "| GetFunction per function | GetPolicy per function |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -220,10 +227,15 @@ def main(argv: list[str] | None = None) -> int:
               f"{statistics.median(s[1] for s in samples):.1f} | {statistics.median(s[2] for s in samples):.0f} | "
               f"{total} | {buckets['lambda'] / n:.2f} | {buckets['lambda:GetFunction'] / n:.2f} | "
               f"{buckets['lambda:GetPolicy'] / n:.2f} |")
-    if "lambdasec" in tools:
-        report = json.loads((WORK / "lambdasec.json").read_text())
-        print(f"\nlambdasec: {len(report['findings'])} findings, {len(report['coverage_gaps'])} coverage gaps; its own "
-              f"--stats by quota bucket: {report.get('stats', {}).get('by_quota_bucket')}")
+    outputs = {"lambdasec": "lambdasec.json", "lambdasec --alias-policies": "lambdasec-aliases.json",
+               "lambdasec --skip-event-invoke-configs": "lambdasec-skip.json"}
+    for name in tools:
+        if name in outputs:
+            report = json.loads((WORK / outputs[name]).read_text())
+            res001 = [n for n in report["not_evaluated"] if n["rule_id"] == "RES001"]
+            print(f"\n{name}: {len(report['findings'])} findings, {len(report['coverage_gaps'])} coverage gaps, "
+                  f"{len(res001)} RES001 not evaluated; its own --stats by quota bucket: "
+                  f"{report.get('stats', {}).get('by_quota_bucket')}")
     return 0
 
 

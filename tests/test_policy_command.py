@@ -312,3 +312,28 @@ def test_iam017_evidence_lists_the_first_actions_and_counts_the_rest(tmp_path: P
     assert evidence["write_on_unused_services"] == writes[:EVIDENCE_LISTED]
     assert evidence["write_on_unused_services_by_service"] == {
         "ec2": sum(a.startswith("ec2:") for a in writes), "rds": sum(a.startswith("rds:") for a in writes)}
+
+
+def test_iam017_does_not_guess_when_the_destinations_are_unknown(tmp_path: Path) -> None:
+    """A live function whose event-invoke configs were not read (a failed read, or --skip-event-invoke-configs)
+    may send to destinations its role allows: what they use must not be called unused."""
+    from lambdasec.analysis.least_privilege import needed_policy
+    from lambdasec.collectors.discovery import collect
+    from lambdasec.collectors.options import CollectOptions
+    from lambdasec.engine import ScanSettings, evaluate
+    from lambdasec.rules.least_privilege import UNUSED_PERMISSIONS
+
+    read = "import boto3\ndef handler(e, c):\n    boto3.client('s3').get_object(Bucket='b', Key='k')\n"
+    _project(tmp_path, {"template.yaml": SHARED_ROLE, "src/read.py": read, "src/send.py": "def handler(e, c):\n"
+                        "    pass\n"})
+    inventory, _ = collect([tmp_path], CollectOptions())
+    sender = next(fn for fn in inventory.functions if fn.id == "Sender")
+    sender.skipped.append("event-invoke-configs")
+    report = evaluate(inventory, [UNUSED_PERMISSIONS], ScanSettings(now=FIXTURE_CLOCK), roots=[str(tmp_path)])
+    assert report.findings == []
+    assert [n.reason for n in report.not_evaluated] == [
+        "the asynchronous destinations of Sender are not known (its event-invoke configs were not read)"]
+    notes = needed_policy(None, sender, inventory).notes
+    assert [(n.kind, n.message) for n in notes if n.kind == "unread-destinations"] == [
+        ("unread-destinations", "the function's event-invoke configs were not read: the permissions its "
+         "asynchronous destinations need are not known")]

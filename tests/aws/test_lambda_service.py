@@ -306,6 +306,31 @@ def test_event_invoke_configs_are_read_only_for_asynchronous_functions(aws: Emul
     assert api.stats.by_bucket()["lambda"] == 1 + 2 + 1 + 1 + 1  # functions, URLs, mappings, layers, signing
 
 
+def test_skip_event_invoke_configs_spends_one_shared_bucket_call_per_function(seeded: Emulator) -> None:
+    """--skip-event-invoke-configs: the URL listing is each function's only shared-bucket call; RES001 says "not
+    evaluated" for the asynchronous function without a dead-letter queue, not "clean" and not a coverage gap."""
+    log: list[tuple[str, str]] = []
+    api = seeded.api(REGION, request_log=log)
+    emulate_missing_apis(seeded, api)
+    inventory = collect(api, skip_event_invoke_configs=True)
+    assert ("lambda", "ListFunctionEventInvokeConfigs") not in log
+    assert api.stats.by_bucket() == {"lambda": 9, "lambda:GetFunction": 2, "lambda:GetPolicy": 2}
+    assert log.count(("lambda", "ListFunctionUrlConfigs")) == 2  # the rest of the 9 are the account-wide listings
+    assert api.gaps == [] and inventory.event_invoke_configs == []
+    assert [(fn.name, fn.unread, fn.skipped) for fn in sorted(inventory.functions, key=lambda fn: fn.key)] == [
+        ("open", [], ["event-invoke-configs"]), ("tidy", [], ["event-invoke-configs"])]
+    report = evaluate(inventory, all_rules(), ScanSettings(now=FIXTURE_CLOCK))
+    assert [(n.rule_id, n.resource_id, n.reason) for n in report.not_evaluated if n.rule_id == "RES001"] == [
+        ("RES001", OPEN, "its event-invoke configs were not read (the scan ran with --skip-event-invoke-configs)")]
+    assert not [f for f in report.findings if f.rule_id == "RES001"]  # tidy's dead-letter queue settles it
+    assert report.coverage_gaps == []
+    # Read, the same account gives OPEN's finding: S3 invokes it and nothing catches what fails.
+    api = seeded.api(REGION)
+    emulate_missing_apis(seeded, api)
+    full = evaluate(collect(api), all_rules(), ScanSettings(now=FIXTURE_CLOCK))
+    assert [(f.rule_id, f.function_keys) for f in full.findings if f.rule_id == "RES001"] == [("RES001", [OPEN])]
+
+
 # ---------------------------------------------------------------- rules
 def test_rules_see_the_live_inventory(seeded: Emulator) -> None:
     api = seeded.api(REGION)

@@ -141,9 +141,28 @@ def test_scan_aws_reports_findings_gaps_and_stats(aws: Emulator, fake_services: 
 def test_scan_aws_usage_errors(aws: Emulator) -> None:
     main = _scan_command()
     for args, message in [(["--aws", "some/path"], "give no PATH"), (["--region", "us-east-1"], "need --aws"),
-                          (["--aws", "--external-id", "x"], "--external-id is only used with --role-arn")]:
+                          (["--aws", "--external-id", "x"], "--external-id is only used with --role-arn"),
+                          (["--skip-event-invoke-configs"], "need --aws")]:
         result = CliRunner().invoke(main, ["scan", *args])
         assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_the_read_options_reach_the_collector(aws: Emulator, fake_services: None,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    main = _scan_command()
+    real = collector.collect_live
+    given: list[Any] = []
+
+    def recorded(options: Any, **kwargs: Any) -> Any:
+        given.append(options)
+        return real(options, **kwargs)
+
+    monkeypatch.setattr(collector, "collect_live", recorded)
+    for flags, expected in [([], (False, False)), (["--skip-event-invoke-configs"], (False, True)),
+                            (["--alias-policies", "--skip-event-invoke-configs"], (True, True))]:
+        result = _run(main, ["scan", "--aws", "--region", "us-east-1", "-q", "--fail-on", "none", *flags])
+        assert result.exit_code == 0, result.output
+        assert (given[-1].alias_policies, given[-1].skip_event_invoke_configs) == expected
 
 
 def test_scan_aws_with_a_denied_service_exits_3(aws: Emulator, fake_services: None,

@@ -173,6 +173,9 @@ def _configuration_needs(fn: Function, inventory: Inventory, out: NeededPolicy) 
         for target, label in ((config.on_failure, "on-failure"), (config.on_success, "on-success")):
             if target is not None:
                 _send_to(target, "destination", f"the {label} destination", config.location, inventory, out)
+    if fn.not_read("event-invoke-configs"):
+        out.notes.append(CodeNote("unread-destinations", "the function's event-invoke configs were not read: the "
+                                  "permissions its asynchronous destinations need are not known", fn.location))
 
 
 def _literal(value: object) -> str | None:

@@ -22,7 +22,7 @@ from .sdk_calls import CodeAnalysis, CodeNote
 
 # Notes that mean some permission may be missing from the policy.
 INCOMPLETE_NOTES: Final = frozenset({"parse-error", "skipped-file", "dynamic-client", "dynamic-call", "budget",
-                                     "unsupported", "unknown-method"})
+                                     "unsupported", "unknown-method", "unread-destinations"})
 _UNUSED_LISTED: Final = 50  # unused actions listed per service (all of them are counted)
 
 

@@ -26,7 +26,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 # The live options of `scan` and `collect`, in the order --help shows them.
 LIVE_PARAMS: Final = ("aws", "profile", "regions", "all_regions", "role_arn", "external_id", "org", "role_name",
-                      "accounts", "shard", "max_workers", "alias_policies")
+                      "accounts", "shard", "max_workers", "alias_policies", "skip_event_invoke_configs")
 
 
 def _live_options(*, download: bool) -> list[Callable[[Any], Any]]:
@@ -50,6 +50,9 @@ def _live_options(*, download: bool) -> list[Callable[[Any], Any]]:
                      help="List every function's aliases and read their own resource policies (one more "
                           "Lambda call per function; without it, only aliases a URL, event-invoke config or "
                           "mapping names)."),
+        click.option("--skip-event-invoke-configs", is_flag=True,
+                     help="Read no event-invoke configs: one Lambda shared-quota call per function. RES001 and "
+                          "least privilege then say 'not evaluated' for asynchronously invoked functions."),
     ]
     if download:
         options.append(click.option("--download-code", is_flag=True,
@@ -91,7 +94,8 @@ def options_from_cli(live: Mapping[str, Any]) -> LiveOptions:
             external_id=live.get("external_id"), org=bool(live.get("org")), role_name=live.get("role_name"),
             accounts=accounts, shard=parse_shard(live["shard"]) if live.get("shard") else None,
             download_code=bool(live.get("download_code")), max_workers=int(live.get("max_workers") or 8),
-            alias_policies=bool(live.get("alias_policies")))
+            alias_policies=bool(live.get("alias_policies")),
+            skip_event_invoke_configs=bool(live.get("skip_event_invoke_configs")))
         options.check()
     except LiveUsageError as exc:
         raise LiveError(str(exc)) from None

@@ -183,6 +183,14 @@ class Function(Resource):
     # alias's), "aliases" (ListAliases), "urls", "event-invoke-configs", "code-signing", "role"): the rules
     # judging them say "not evaluated", not "clean".
     unread: list[str] = field(default_factory=list)
+    # Live functions: the parts a scan option chose not to read (``--skip-event-invoke-configs`` leaves
+    # "event-invoke-configs" here, for the functions whose configs it would have read): judged as "not
+    # evaluated" too, with the option as the reason, and no coverage gap (nothing failed).
+    skipped: list[str] = field(default_factory=list)
+
+    def not_read(self, part: str) -> bool:
+        """Whether a part of this live function is unknown, because its read failed or was skipped."""
+        return part in self.unread or part in self.skipped
 
 
 @dataclass

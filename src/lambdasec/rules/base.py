@@ -39,6 +39,23 @@ UNREAD_PARTS: Final = {
     "aliases": "aliases (whose own resource policies were to be read)",
     "role": "execution role",
 }
+# The option that leaves each name of ``Function.skipped`` unread.
+SKIPPED_BY: Final = {"event-invoke-configs": "--skip-event-invoke-configs"}
+
+
+def unread_reason(fn: Function, parts: Iterable[str]) -> str:
+    """Why ``fn`` is not evaluated when some of these parts of it are unknown ("" when all were read): a failed
+    read points at the coverage gaps, a skipped one at the scan option that skipped it."""
+    parts = list(parts)
+    failed = [UNREAD_PARTS.get(part, part) for part in parts if part in fn.unread]
+    if failed:
+        return f"its {' and '.join(failed)} could not be read (see the coverage gaps)"
+    skipped = [part for part in parts if part in fn.skipped]
+    if not skipped:
+        return ""
+    options = ", ".join(sorted({SKIPPED_BY.get(part, "a scan option") for part in skipped}))
+    return f"its {' and '.join(UNREAD_PARTS.get(part, part) for part in skipped)} were not read (the scan ran " \
+           f"with {options})"
 
 
 def unlisted_function_scopes(inventory: Inventory) -> list[ScannedScope]:
@@ -104,10 +121,9 @@ class Rule:
         judged = {outcome.resource_id for outcome in outcomes if isinstance(outcome, NotEvaluated)}
         missing = []
         for fn in inventory.functions:
-            parts = [UNREAD_PARTS.get(part, part) for part in self.needs if part in fn.unread]
-            if parts and fn.id not in judged:
-                missing.append(self.not_evaluated(fn, f"its {' and '.join(parts)} could not be read (see the "
-                                                      "coverage gaps)"))
+            reason = unread_reason(fn, self.needs)
+            if reason and fn.id not in judged:
+                missing.append(self.not_evaluated(fn, reason))
         return missing
 
     def finding(

@@ -63,6 +63,10 @@ def _analysed(fn: Function, inventory: Inventory, roots: list[Path]) -> tuple[fr
     if not analysis.files:
         return frozenset(), frozenset(), f"no Python or JavaScript source found in the code of {fn.id}"
     policy = needed_policy(analysis, fn, inventory)
+    if any(note.kind == "unread-destinations" for note in policy.notes):
+        # What a destination is sent through would be reported as unused.
+        return frozenset(), frozenset(), (f"the asynchronous destinations of {fn.id} are not known (its "
+                                          "event-invoke configs were not read)")
     touched = {iam_prefix(call.service) or call.service for call in policy.calls}
     touched.update(need.action.split(":", 1)[0] for need in policy.needs)
     return policy.actions(), frozenset(touched), ""

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 from ..model.findings import Confidence, Severity
 from ..model.inventory import EventInvokeConfig, Inventory
-from ..model.values import Unresolved
-from .base import Context, Outcome, Rule
+from ..model.values import Unresolved, Value
+from .base import Context, Outcome, Rule, unread_reason
 
 # ---------------------------------------------------------------- RES001
 _INVOKER_NAMES = {
@@ -35,16 +35,28 @@ def _invoke_configs(inventory: Inventory) -> dict[str, list[EventInvokeConfig]]:
     return configs
 
 
+_READS = ("policy", "aliases", "event-invoke-configs")
+
+
+def _settled(destination: Value | None) -> bool:
+    """A failure destination that is there whatever the deployment's conditions."""
+    return destination is not None and not (isinstance(destination, Unresolved) and destination.may_be_absent)
+
+
 def _check_failure_destination(inventory: Inventory, context: Context) -> Iterator[Outcome]:
     triggers = _async_triggers(inventory)
     configs_by_function = _invoke_configs(inventory)
     for fn in inventory.functions:
         configs = configs_by_function.get(fn.key, [])
         kinds = triggers.get(fn.key, set())
+        if fn.not_read("event-invoke-configs") and not _settled(fn.dead_letter_target):
+            # An on-failure destination may be in the configs that were not read; a dead-letter queue settles it.
+            yield FAILURE_DESTINATION.not_evaluated(fn, unread_reason(fn, _READS))
+            continue
         if not kinds and not configs:
             continue  # no known asynchronous invocation: failures go back to the caller
         destinations = [fn.dead_letter_target, *(c.on_failure for c in configs)]
-        if any(d is not None and not (isinstance(d, Unresolved) and d.may_be_absent) for d in destinations):
+        if any(_settled(d) for d in destinations):
             continue
         if any(d is not None for d in destinations):
             yield FAILURE_DESTINATION.not_evaluated(fn, "its failure destination depends on a condition")
@@ -78,7 +90,7 @@ FAILURE_DESTINATION = Rule(
         "bus or S3 bucket, or a `DeadLetterConfig` queue or topic, and alarm on messages arriving there."
     ),
     check=_check_failure_destination,
-    needs=("policy", "aliases", "event-invoke-configs"),
+    needs=("policy", "aliases"),  # unread event-invoke configs: judged in the check (a dead-letter queue settles)
     snippets={
         "cloudformation": (
             "FunctionInvokeConfig:\n"

@@ -17,7 +17,9 @@ that shared bucket near one call per function:
   they have a dead-letter queue (set only for asynchronous use), or their policy could not be read (then we do
   not know, so we look). Every AWS service that invokes a function asynchronously needs such a policy
   statement; what is not read is the config of a function only invoked asynchronously by IAM principals of its
-  own account (no resource policy needed): such a config is not in the inventory;
+  own account (no resource policy needed): such a config is not in the inventory. ``--skip-event-invoke-configs``
+  reads none (one shared-bucket call per function): the functions whose configs would have been read carry
+  "event-invoke-configs" in ``Function.skipped``, and RES001 and least privilege say "not evaluated" for them;
 * layers: ``GetLayerVersionPolicy`` per layer version of the account (who it is shared with) and
   ``GetLayerVersion`` for each of the account's layer versions that a collected function uses (its
   ``CodeSha256``, and its content with ``--download-code``).
@@ -159,6 +161,7 @@ class _Collector:
         limits = getattr(options, "archive_limits", None)
         self.max_bytes = int(getattr(limits, "max_total_bytes", _DEFAULT_MAX_BYTES) or _DEFAULT_MAX_BYTES)
         self.list_aliases = bool(getattr(options, "alias_policies", False))
+        self.skip_invoke_configs = bool(getattr(options, "skip_event_invoke_configs", False))
         self.one_at_a_time = int(getattr(options, "max_workers", 8) or 8) <= 1
         # Function ARN -> the aliases and versions seen for it (URLs, event-invoke configs, event source
         # mappings, ListAliases): each may carry a resource policy of its own.
@@ -289,9 +292,8 @@ class _Collector:
         # scan learns of most aliases, whose own policies it then reads.
         if not self._add_urls(arn, read.urls):
             fn.unread.append("urls")
-        if (async_invokers is None or async_invokers or fn.dead_letter_target is not None) \
-                and not self._event_invoke_configs(arn):
-            fn.unread.append("event-invoke-configs")
+        if async_invokers is None or async_invokers or fn.dead_letter_target is not None:
+            self._read_invoke_configs(fn)
         if self.list_aliases:
             for alias in read.aliases or []:
                 self._saw(arn, _text(alias.get("Name")) if isinstance(alias, Mapping) else None)
@@ -397,9 +399,18 @@ class _Collector:
             self.inventory.add(self.inventory.function_urls, url)
         return configs is not None
 
+    def _read_invoke_configs(self, fn: Function) -> None:
+        """Add the function's event-invoke configs once, or record why they are unknown."""
+        if fn.key in self.invoke_configs_read:
+            return
+        self.invoke_configs_read.add(fn.key)
+        if self.skip_invoke_configs:
+            fn.skipped.append("event-invoke-configs")
+        elif not self._event_invoke_configs(fn.key):
+            fn.unread.append("event-invoke-configs")
+
     def _event_invoke_configs(self, fn_arn: str) -> bool:
         """Add the function's event-invoke configs; False when they could not be listed."""
-        self.invoke_configs_read.add(fn_arn)
         configs = self.api.pages("lambda", "ListFunctionEventInvokeConfigs", "FunctionEventInvokeConfigs",
                                  absent=_ABSENT, FunctionName=fn_arn)
         for item in configs or []:
@@ -446,8 +457,8 @@ class _Collector:
                         fn.unread.append("policy")
                     # S3 or SNS invoking the alias: its failure destination is in the event-invoke configs,
                     # which the function's own policy gave no reason to read (they may name more qualifiers).
-                    if kinds and fn_arn not in self.invoke_configs_read and not self._event_invoke_configs(fn_arn):
-                        fn.unread.append("event-invoke-configs")
+                    if kinds:
+                        self._read_invoke_configs(fn)
 
     # ------------------------------------------------------------ event source mappings
     def _event_source_mappings(self) -> None:

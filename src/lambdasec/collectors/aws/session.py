@@ -67,6 +67,9 @@ class LiveOptions:
     download_code: bool = False
     max_workers: int = 8
     alias_policies: bool = False  # list every function's aliases to read their own policies (ListAliases)
+    # Read no event-invoke configs: one call per function in Lambda's shared quota bucket, at the cost of RES001
+    # and least privilege for the functions whose configs would have been read (Function.skipped says which).
+    skip_event_invoke_configs: bool = False
     # AWS_ENDPOINT_URL when set (LocalStack, moto): every client of the scan is pointed at it.
     endpoint_url: str | None = field(default_factory=_endpoint_from_environment)
     code_dir: str | None = None  # where --download-code writes packages (the collector makes a temporary one)
