@@ -52,6 +52,7 @@ from lambdasec.model.inventory import (
     VpcConfig,
 )
 from lambdasec.model.location import Location
+from lambdasec.model.snapshot import decode_inventory, encode_inventory
 from lambdasec.model.values import ResourceRef, Unresolved
 from lambdasec.rules.registry import all_rules
 
@@ -324,6 +325,9 @@ def test_skip_event_invoke_configs_spends_one_shared_bucket_call_per_function(se
         ("RES001", OPEN, "its event-invoke configs were not read (the scan ran with --skip-event-invoke-configs)")]
     assert not [f for f in report.findings if f.rule_id == "RES001"]  # tidy's dead-letter queue settles it
     assert report.coverage_gaps == []
+    # A snapshot keeps what was skipped: scanned offline, it says the same.
+    offline = evaluate(decode_inventory(encode_inventory(inventory)), all_rules(), ScanSettings(now=FIXTURE_CLOCK))
+    assert offline.not_evaluated == report.not_evaluated
     # Read, the same account gives OPEN's finding: S3 invokes it and nothing catches what fails.
     api = seeded.api(REGION)
     emulate_missing_apis(seeded, api)
