@@ -3,6 +3,7 @@
 
     python3 bench/live_buckets_bench.py                    # 300 functions, 150 ms added to every request
     python3 bench/live_buckets_bench.py -n 500 --latency 80
+    python3 bench/live_buckets_bench.py --alias-policies   # + an alias on every 3rd function, read with its policy
 
 The Lambda part of a live scan reads, per function, GetFunction, GetPolicy and the shared bucket (URLs, event-invoke
 configs), each paced by lambdasec (50, 10 and 10 requests per second). Read one after the other, a function costs
@@ -42,13 +43,13 @@ def far_sessions(latency: float) -> Any:
     return factory
 
 
-def collect(endpoint: str, workers: int, latency: float) -> tuple[float, dict[str, int], int]:
+def collect(endpoint: str, workers: int, latency: float, aliases: bool) -> tuple[float, dict[str, int], int]:
     from lambdasec.collectors.aws.api import CallStats
     from lambdasec.collectors.aws.collector import collect_live
     from lambdasec.collectors.aws.session import LiveOptions
 
     stats = CallStats()
-    options = LiveOptions(regions=(REGION,), max_workers=workers, endpoint_url=endpoint)
+    options = LiveOptions(regions=(REGION,), max_workers=workers, endpoint_url=endpoint, alias_policies=aliases)
     started = time.perf_counter()
     inventory = collect_live(options, session_factory=far_sessions(latency), stats=stats)
     wall = time.perf_counter() - started
@@ -60,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--functions", type=int, default=300)
     parser.add_argument("--latency", type=float, default=150.0, help="milliseconds added to every request")
+    parser.add_argument("--alias-policies", action="store_true",
+                        help="seed an alias on every 3rd function and collect with alias_policies=True")
+    parser.add_argument("--side-by-side-only", action="store_true", help="skip the --max-workers 1 collection")
     args = parser.parse_args(argv)
     for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
                         ("AWS_DEFAULT_REGION", REGION)):
@@ -71,16 +75,19 @@ def main(argv: list[str] | None = None) -> int:
     emulator = start_emulator(port, WORK / "buckets-emulator.log")
     rows = []
     try:
-        seed(endpoint, args.functions)
-        for label, workers in (("one after the other (--max-workers 1)", 1), ("side by side (8 workers)", 8)):
-            wall, buckets, functions = collect(endpoint, workers, args.latency / 1000)
+        seed(endpoint, args.functions, aliases=args.alias_policies)
+        runs = (("one after the other (--max-workers 1)", 1), ("side by side (8 workers)", 8))
+        for label, workers in runs[1:] if args.side_by_side_only else runs:
+            wall, buckets, functions = collect(endpoint, workers, args.latency / 1000, args.alias_policies)
             print(f"{label}: {wall:.1f} s, {functions} functions, {buckets}", file=sys.stderr)
             rows.append((label, wall, buckets))
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
     print(f"{args.functions} functions, {args.latency:g} ms added to every request; command: "
-          f"`python3 bench/live_buckets_bench.py -n {args.functions} --latency {args.latency:g}`\n")
+          f"`python3 bench/live_buckets_bench.py -n {args.functions} --latency {args.latency:g}"
+          f"{' --alias-policies' if args.alias_policies else ''}"
+          f"{' --side-by-side-only' if args.side_by_side_only else ''}`\n")
     print("| Lambda buckets read | wall (s) | shared bucket | GetFunction | GetPolicy |")
     print("|---|---:|---:|---:|---:|")
     for label, wall, buckets in rows:

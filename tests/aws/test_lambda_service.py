@@ -769,3 +769,56 @@ def test_the_three_quota_buckets_are_read_side_by_side_with_the_same_result(seed
     for bucket in ("functions", "permissions", "function_urls", "event_invoke_configs", "event_sources", "layers"):
         assert getattr(side_by_side, bucket) == getattr(one_at_a_time, bucket), bucket
     assert api.stats.by_bucket() == one_at_a_time_api.stats.by_bucket()
+
+
+def test_aliases_policies_are_read_while_the_shared_bucket_is_still_walked(aws: Emulator) -> None:
+    """The aliases the shared-bucket walker finds have their own policies read by the GetPolicy walker as they
+    are found, not after the slowest walker is done. Proven without timing: the last ListAliases is held until
+    the first alias's GetPolicy was sent, which only the GetPolicy walker can do meanwhile. moto keeps one policy
+    per function (module docstring of the alias tests above), so GetPolicy is answered per qualifier."""
+    aws.client("iam", REGION).create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")
+    lam = aws.client("lambda", REGION)
+    names = ("first", "second")
+    for name in names:
+        lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                            Code={"ZipFile": ZIPS[TIDY]})
+        lam.create_alias(FunctionName=name, Name="live", FunctionVersion=lam.publish_version(
+            FunctionName=name)["Version"])
+    alias_policy_sent = threading.Event()
+    waited: list[bool] = []
+    asked: list[tuple[str, str | None]] = []
+
+    def policy(params: dict[str, Any], **_: Any) -> tuple[Answer, dict[str, Any]]:
+        name = unquote(params["url_path"].split("/")[3]).rsplit(":", 1)[-1]
+        qualifier = params.get("query_string", {}).get("Qualifier")
+        asked.append((name, qualifier))
+        if qualifier:
+            alias_policy_sent.set()
+        resource = f"{PREFIX}:function:{name}" + (f":{qualifier}" if qualifier else "")
+        statement = _statement(f"{name}-{qualifier or 'fn'}", "*" if qualifier else "111122223333", resource)
+        return Answer(), {"Policy": json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+                          "RevisionId": "r"}
+
+    def hold_last_listing(params: dict[str, Any], **_: Any) -> None:
+        if unquote(params["url_path"].split("/")[3]).endswith(":second"):
+            waited.append(alias_policy_sent.wait(timeout=30))
+
+    def scan(**options: Any) -> Inventory:
+        api = aws.api(REGION)
+        _on(api, "before-call.lambda.GetPolicy", policy)
+        if "max_workers" not in options:  # one after the other, the wait would run out
+            _on(api, "before-call.lambda.ListAliases", hold_last_listing)
+        emulate_missing_apis(aws, api)
+        return collect(api, alias_policies=True, **options)
+
+    side_by_side = scan()
+    assert waited == [True]
+    assert sorted(asked, key=str) == [("first", "live"), ("first", None), ("second", "live"), ("second", None)]
+    assert sorted(p.key for p in side_by_side.permissions) == [
+        f"{PREFIX}:function:first#policy/first-fn", f"{PREFIX}:function:first:live#policy/first-live",
+        f"{PREFIX}:function:second#policy/second-fn", f"{PREFIX}:function:second:live#policy/second-live"]
+    asked.clear()
+    one_at_a_time = scan(max_workers=1)
+    assert asked == [("first", None), ("second", None), ("first", "live"), ("second", "live")]
+    assert sorted(one_at_a_time.permissions, key=lambda p: p.key) == sorted(side_by_side.permissions,
+                                                                             key=lambda p: p.key)

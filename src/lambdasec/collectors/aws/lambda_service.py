@@ -78,6 +78,7 @@ import base64
 import contextlib
 import hashlib
 import os
+import queue
 import re
 import tempfile
 import urllib.parse
@@ -168,6 +169,9 @@ class _Collector:
         self.qualifiers: dict[str, set[str]] = {}
         self.functions: dict[str, Function] = {}
         self.invoke_configs_read: set[str] = set()
+        # (function ARN, qualifier) -> the alias's or version's own GetPolicy answer, read while the shared-bucket
+        # walker was still going (None: the call failed); the rest are read by _qualified_policies.
+        self.qualified_read: dict[tuple[str, str], dict[str, Any] | None] = {}
 
     # ------------------------------------------------------------ orchestration
     def run(self) -> None:
@@ -203,8 +207,15 @@ class _Collector:
         """GetFunction, GetPolicy and the shared-bucket listings (URLs; aliases with --alias-policies) of every
         function. Each quota bucket is walked by a thread of its own: the buckets are throttled separately, so read
         side by side they take as long as the slowest (the shared one), not the sum of the three. With
-        ``--max-workers 1`` they are walked one after the other."""
+        ``--max-workers 1`` they are walked one after the other.
+
+        The shared bucket holds the most calls per function, so its walker finishes last. The aliases and
+        versions it finds (URLs of an alias, ``ListAliases``) have policies of their own, read from GetPolicy's
+        quota: the GetPolicy walker reads them as they are found, once it is done with the functions, instead of
+        after every walker is (with ``--alias-policies``, a third of the functions may have an alias)."""
         reads = [_Reads() for _ in arns]
+        side_by_side = not (self.one_at_a_time or len(arns) < 2)
+        found: queue.SimpleQueue[tuple[str, str] | None] = queue.SimpleQueue()
 
         def details() -> None:
             for read, arn in zip(reads, arns, strict=True):
@@ -213,17 +224,26 @@ class _Collector:
         def policies() -> None:
             for read, arn in zip(reads, arns, strict=True):
                 read.policy = self.api.call("lambda", "GetPolicy", absent=_ABSENT, FunctionName=arn)
+            while side_by_side and (named := found.get()) is not None:
+                if named not in self.qualified_read:
+                    self.qualified_read[named] = self.api.call("lambda", "GetPolicy", absent=_ABSENT,
+                                                               FunctionName=named[0], Qualifier=named[1])
 
         def shared_bucket() -> None:
-            for read, arn in zip(reads, arns, strict=True):
-                read.urls = self.api.pages("lambda", "ListFunctionUrlConfigs", "FunctionUrlConfigs",
-                                           absent=_ABSENT, FunctionName=arn)
-                if self.list_aliases:
-                    read.aliases = self.api.pages("lambda", "ListAliases", "Aliases", absent=_ABSENT,
-                                                  FunctionName=arn)
+            try:
+                for read, arn in zip(reads, arns, strict=True):
+                    read.urls = self.api.pages("lambda", "ListFunctionUrlConfigs", "FunctionUrlConfigs",
+                                               absent=_ABSENT, FunctionName=arn)
+                    if self.list_aliases:
+                        read.aliases = self.api.pages("lambda", "ListAliases", "Aliases", absent=_ABSENT,
+                                                      FunctionName=arn)
+                    for qualifier in _qualifiers_named(read):
+                        found.put((arn, qualifier))
+            finally:
+                found.put(None)  # the GetPolicy walker stops waiting, whatever happened here
 
         walkers = (details, policies, shared_bucket)
-        if self.one_at_a_time or len(arns) < 2:
+        if not side_by_side:
             for walk in walkers:
                 walk()
         else:
@@ -347,8 +367,13 @@ class _Collector:
 
     # ------------------------------------------------------------ resource policy
     def _policy(self, fn_arn: str, qualifier: str) -> set[str] | None:
-        """Read and add the own policy of one alias or version of the function (see :meth:`_add_policy`)."""
-        response = self.api.call("lambda", "GetPolicy", absent=_ABSENT, FunctionName=fn_arn, Qualifier=qualifier)
+        """Add the own policy of one alias or version of the function, read now unless it was read with the
+        functions' policies (see :meth:`_add_policy`)."""
+        if (fn_arn, qualifier) in self.qualified_read:
+            response = self.qualified_read[(fn_arn, qualifier)]
+        else:
+            response = self.api.call("lambda", "GetPolicy", absent=_ABSENT, FunctionName=fn_arn,
+                                     Qualifier=qualifier)
         return self._add_policy(fn_arn, qualifier, response)
 
     def _add_policy(self, fn_arn: str, qualifier: str | None, response: dict[str, Any] | None) -> set[str] | None:
@@ -653,6 +678,15 @@ def unqualified(arn: str) -> str:
     """``arn:aws:lambda:r:a:function:name[:qualifier]`` -> the function ARN without its version or alias."""
     parts = arn.split(":")
     return ":".join(parts[:7]) if len(parts) > 7 and parts[5] == "function" else arn
+
+
+def _qualifiers_named(read: _Reads) -> list[str]:
+    """The aliases and versions a function's URL and alias listings name, as _add_urls and --alias-policies
+    record them."""
+    named = [_qualifier(str(config.get("FunctionArn", ""))) for config in read.urls or []
+             if isinstance(config, Mapping)]
+    named += [_text(alias.get("Name")) for alias in read.aliases or [] if isinstance(alias, Mapping)]
+    return sorted({name for name in named if name})
 
 
 def _qualifier(arn: str) -> str | None:
