@@ -178,3 +178,25 @@ def test_athena_exports_give_the_same_alerts_as_the_records(tmp_path: Path) -> N
     assert athena.coverage_gaps == [] and plain.findings
     assert [(f.rule_id, f.severity, f.message, f.evidence) for f in athena.findings] == [
         (f.rule_id, f.severity, f.message, f.evidence) for f in plain.findings]
+
+
+def test_what_duckdb_spills_goes_to_a_temporary_directory_it_removes(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past its memory limit DuckDB writes to temp_directory, by default .tmp in the current directory: the
+    engine points it at a directory of its own under the system's temporary directory, removed on close."""
+    import tempfile
+
+    monkeypatch.chdir(tmp_path)
+    engine = DuckDBEngine()
+    [(spill,)] = engine.rows("SELECT current_setting('temp_directory')")
+    assert Path(spill).parent == Path(tempfile.gettempdir()) and Path(spill).name.startswith("lambdasec-duckdb-")
+    engine.execute("SET memory_limit = '48MB'")
+    engine.execute("CREATE TABLE big AS SELECT i, repeat('x', 1000) || i::VARCHAR AS raw FROM range(200000) r(i)")
+    assert engine.rows("SELECT count(*), sum(length(raw)) FROM big") == [(200000, 200000 * 1000 + 1088890)]
+    assert list(Path(spill).iterdir())  # it did spill, there
+    engine.close()
+    assert not Path(spill).exists()
+    assert list(tmp_path.iterdir()) == []  # nothing written where the command was run
+    persistent = DuckDBEngine(str(tmp_path / "logs.duckdb"))  # a database of the user's: DuckDB's own default
+    assert persistent.rows("SELECT current_setting('temp_directory')") == [(str(tmp_path / "logs.duckdb.tmp"),)]
+    persistent.close()

@@ -7,6 +7,8 @@ tables (derivation, malformed counts, the detections) is the same SQL text on ev
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -127,6 +129,12 @@ class DuckDBEngine(Engine):
         import duckdb
 
         self.con = duckdb.connect(database or ":memory:")
+        self._spill: str | None = None
+        if not database:
+            # Past its memory limit DuckDB writes what does not fit to temp_directory, by default ".tmp" in the
+            # current directory: a user's checkout, maybe read-only, left with gigabytes if the run is killed.
+            self._spill = tempfile.mkdtemp(prefix="lambdasec-duckdb-")
+            self.con.execute("SET temp_directory = '" + self._spill.replace("'", "''") + "'")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         self.con.execute("SET TimeZone = 'UTC'")
@@ -200,6 +208,8 @@ class DuckDBEngine(Engine):
 
     def close(self) -> None:
         self.con.close()
+        if self._spill is not None:
+            shutil.rmtree(self._spill, ignore_errors=True)
 
     def loaded_files(self) -> dict[str, tuple[int, int]]:
         self.con.execute("CREATE TABLE IF NOT EXISTS loaded_files (path VARCHAR, size BIGINT, mtime BIGINT, "
