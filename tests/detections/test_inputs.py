@@ -64,7 +64,7 @@ def test_broken_records_and_files_are_counted_per_file_and_the_rest_is_kept(tmp_
     assert [(g.kind, g.message.replace(str(tmp_path), "")) for g in result.gaps] == [
         ("malformed-records", "/a.jsonl: 3 of 4 cloudtrail records are malformed and were left out"),
         ("malformed-records", "/b.json: invalid JSON after 1 records: Unterminated string starting at; "
-                              "the 1 records before it were read"),
+                              "the record before it was read"),
         ("unreadable-log", "/c.json.gz: truncated gzip data: the file ends before its compressed stream does"),
         ("unreadable-log", "/d.txt: not a log format lambdasec reads (CloudTrail, VPC flow logs, Route 53 "
                            "Resolver query logs, GuardDuty findings)")]
@@ -200,3 +200,29 @@ def test_what_duckdb_spills_goes_to_a_temporary_directory_it_removes(tmp_path: P
     persistent = DuckDBEngine(str(tmp_path / "logs.duckdb"))  # a database of the user's: DuckDB's own default
     assert persistent.rows("SELECT current_setting('temp_directory')") == [(str(tmp_path / "logs.duckdb.tmp"),)]
     persistent.close()
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 20])
+def test_files_are_read_and_inflated_in_pieces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    """Concatenated gzip members, zero padding after them, a member cut short and the decompressed limit, with
+    pieces from one byte up (the inflater's output capped at the end of its input included)."""
+    from lambdasec.detections import inputs
+    from lambdasec.detections.inputs import LogFile, iter_text
+
+    monkeypatch.setattr(inputs, "_INFLATE_CHUNK", chunk)
+    text = json.dumps({"Records": [_record(i, "GetFunction20150331v2") for i in range(40)]})
+    members = tmp_path / "members.json.gz"
+    members.write_bytes(gzip.compress(text[:500].encode()) + gzip.compress(text[500:].encode()) + b"\0" * 9)
+    log = LogFile(str(members), "cloudtrail", "document", True, records_key="Records")
+    assert "".join(iter_text(log, 1 << 20)) == text
+    assert members.stat().st_size < len(text) // 4
+    with pytest.raises(ValueError, match=f"larger than {len(text) - 1} bytes once decompressed"):
+        "".join(iter_text(log, len(text) - 1))
+    cut = tmp_path / "cut.json.gz"
+    cut.write_bytes(gzip.compress(text.encode())[:-20])
+    with pytest.raises(ValueError, match="truncated gzip data"):
+        "".join(iter_text(LogFile(str(cut), "cloudtrail", "document", True, records_key="Records"), 1 << 20))
+    plain = tmp_path / "plain.json"
+    plain.write_bytes(text.encode()[:333] + b"\xff" + text.encode()[333:])  # invalid UTF-8 reads as U+FFFD
+    read = "".join(iter_text(LogFile(str(plain), "cloudtrail", "document", False, records_key="Records"), 1 << 20))
+    assert read == text[:333] + "\ufffd" + text[333:]

@@ -37,7 +37,7 @@ from lambdasec.collectors.serverless.variables import Variables
 from lambdasec.collectors.terraform import plan as terraform_plan
 from lambdasec.collectors.terraform.hcl import read_module
 from lambdasec.config import ConfigError, load_config, parse_config
-from lambdasec.detections.documents import split_document
+from lambdasec.detections.documents import split_document, stream_document
 from lambdasec.detections.inputs import FLOW_V2_FIELDS, LogFile, Unreadable, classify
 from lambdasec.iam.operations import ArnTemplate
 from lambdasec.iam.policy import parse_document
@@ -439,6 +439,48 @@ def test_splitter_gives_back_every_object_of_a_document(elements: list[Any], ind
 def test_splitter_reads_any_text_into_objects_and_an_error(text: str, key: str) -> None:
     split = split_document(text, key)
     assert all(isinstance(json.loads(record), dict) for record in split.records)
+
+
+def _in_pieces(text: str, cuts: list[int]) -> Iterator[str]:
+    """``text`` cut at these offsets (the way inputs.iter_text hands a file over, with small pieces)."""
+    start = 0
+    for cut in sorted(set(cuts)):
+        yield text[start:cut]
+        start = cut
+    yield text[start:]
+
+
+@PROPERTY
+@given(st.lists(JSON_VALUE, max_size=6) | ANY_TEXT.map(lambda text: [text]), SPACING,
+       st.sampled_from(["Records", "Findings", ""]), st.lists(st.integers(min_value=0, max_value=400), max_size=40),
+       st.booleans())
+def test_a_document_read_in_pieces_splits_as_when_read_whole(elements: list[Any], indent: int | None, key: str,
+                                                             cuts: list[int], cut_short: bool) -> None:
+    """Numbers, strings and records cut anywhere by a piece's end read as when the document is whole, broken or not
+    (``cut_short``: the document ends part way)."""
+    document: Any = {"other": [1, {"a": 2}], key: elements} if key else elements
+    text = json.dumps(document, indent=indent, ensure_ascii=False)
+    if cut_short:
+        text = text[:len(text) * 2 // 3]
+    whole = split_document(text, key)
+    with _small_pieces():  # one piece at a time, and consumed text dropped at once
+        split, records = stream_document(_in_pieces(text, cuts), key)
+        assert (list(records), split.count, split.malformed, split.error) == (
+            whole.records, whole.count, whole.malformed, whole.error)
+
+
+def test_a_number_cut_by_a_piece_is_read_whole() -> None:
+    with _small_pieces():
+        split, records = stream_document(iter(['{"Records": [{"a": 1}, 12', '345, {"b": 2}, 6', "7]}"]), "Records")
+        assert (list(records), split.malformed, split.error) == (['{"a": 1}', '{"b": 2}'], 2, None)
+
+
+@contextmanager
+def _small_pieces() -> Iterator[None]:
+    from lambdasec.detections import documents
+
+    with mock.patch.object(documents, "_PIECE", 1), mock.patch.object(documents, "_KEEP", 0):
+        yield
 
 
 @ENGINE_PROPERTY

@@ -8,6 +8,7 @@ logs: the default version 2 format without header, or any custom format with its
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import json
 import os
@@ -15,6 +16,7 @@ import re
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from lambdasec.fast_dataclass import dataclass
 
@@ -167,31 +169,53 @@ def _classify_text(path: str, text: str, compressed: bool) -> LogFile | Unreadab
                             "query logs, GuardDuty findings)")
 
 
-def open_text(log: LogFile, limit: int) -> str:
-    """The whole file as text (a document is parsed whole: a CloudTrail file is one JSON value), refusing more
-    than ``limit`` bytes, compressed or once decompressed (a gzip bomb stops at the limit)."""
+def iter_text(log: LogFile, limit: int) -> Iterator[str]:
+    """The file's text in pieces of about a megabyte, read and inflated as it is consumed (a document of a
+    gigabyte is never held whole); more than ``limit`` bytes, compressed or once decompressed, raise ValueError
+    when reached (a gzip bomb stops there); invalid UTF-8 reads as U+FFFD."""
     if os.path.getsize(log.path) > limit:
         raise ValueError(f"larger than {limit} bytes")
-    data = Path(log.path).read_bytes()
-    return (_gunzip(data, limit) if log.compressed else data).decode("utf-8", "replace")
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    for data in (_inflate(log.path, limit) if log.compressed else _read(log.path)):
+        if text := decoder.decode(data):
+            yield text
+    if text := decoder.decode(b"", final=True):
+        yield text
 
 
-def _gunzip(data: bytes, limit: int) -> bytearray:
-    """Every gzip member of ``data`` (concatenated members are one stream), at most ``limit`` bytes, inflated in
-    chunks into one buffer: a bomb costs ``limit`` bytes of memory, not twice that (joined parts would)."""
-    out = bytearray()
-    while data:
-        inflater = zlib.decompressobj(wbits=31)
-        pending = data
-        while not inflater.eof:
+def _read(path: str) -> Iterator[bytes]:
+    with open(path, "rb") as file:
+        while data := file.read(_INFLATE_CHUNK):
+            yield data
+
+
+def _inflate(path: str, limit: int) -> Iterator[bytes]:
+    """Every gzip member of the file (concatenated members are one stream), at most ``limit`` bytes, in chunks."""
+    total = 0
+    inflater: Any = None  # the member being inflated; None between members
+    pending = b""
+    at_end = False
+    with open(path, "rb") as file:
+        while True:
+            if not pending and not at_end:
+                pending = file.read(_INFLATE_CHUNK)
+                at_end = not pending
+            if inflater is None:
+                pending = pending.lstrip(b"\x00")  # some writers pad with zeros after the last member
+                if not pending:
+                    if at_end:
+                        return
+                    continue
+                inflater = zlib.decompressobj(wbits=31)
+            # At the end of the file this drains what the inflater still holds (its output was capped).
             chunk = inflater.decompress(pending, _INFLATE_CHUNK)
-            out += chunk
-            if len(out) > limit:
-                raise ValueError(f"larger than {limit} bytes once decompressed")
             pending = inflater.unconsumed_tail
-            if not chunk and not pending:
-                break  # the input ends before the stream does
-        if not inflater.eof:
-            raise ValueError("truncated gzip data: the file ends before its compressed stream does")
-        data = inflater.unused_data.lstrip(b"\x00")  # some writers pad with zeros after the last member
-    return out
+            total += len(chunk)
+            if total > limit:
+                raise ValueError(f"larger than {limit} bytes once decompressed")
+            if chunk:
+                yield chunk
+            if inflater.eof:
+                pending, inflater = inflater.unused_data + pending, None
+            elif at_end and not pending and not chunk:
+                raise ValueError("truncated gzip data: the file ends before its compressed stream does")

@@ -21,7 +21,7 @@ from ..model.location import Location
 from ..progress import SILENT, Progress
 from .documents import stream_document
 from .engines import Engine, FlowFiles, LineFiles
-from .inputs import LogFile, Unreadable, discover, open_text
+from .inputs import LogFile, Unreadable, discover, iter_text
 from .tables import KINDS, TABLES
 
 G = TypeVar("G")
@@ -93,7 +93,9 @@ def _load(engine: Engine, logs: list[LogFile], scratch: Path, result: LoadResult
         elif log.layout == "lines" and log.bom:  # a copy without the byte order mark: DuckDB 1.x keeps it
             copy = scratch / f"{index}.jsonl"
             try:
-                copy.write_text(open_text(log, MAX_DOCUMENT_BYTES).lstrip("\ufeff"), encoding="utf-8")
+                with copy.open("w", encoding="utf-8") as out:
+                    for index_in_file, piece in enumerate(iter_text(log, MAX_DOCUMENT_BYTES)):
+                        out.write(piece.lstrip("\ufeff") if index_in_file == 0 else piece)
             except (OSError, EOFError, ValueError, zlib.error) as exc:
                 result.gaps.append(_gap(log.path, "unreadable-log", f"{log.path}: cannot read: {exc}"))
                 progress.advance()
@@ -149,18 +151,18 @@ def split_file(log: LogFile, target: str) -> tuple[bool, list[tuple[str, str]]]:
     """A document's records into a JSON-lines file: (anything written?, gaps as (kind, message)). Runs in worker
     processes for large inputs, hence plain values in and out."""
     gaps: list[tuple[str, str]] = []
+    # Read, inflated and cut as it is written: the document is never held whole, only a piece and a record.
+    split, records = stream_document(iter_text(log, MAX_DOCUMENT_BYTES), log.records_key)
     try:
-        text = open_text(log, MAX_DOCUMENT_BYTES)
+        with open(target, "w", encoding="utf-8") as out:
+            for record in records:  # a raw newline can only be whitespace between JSON tokens
+                out.write(record.replace("\n", " ").replace("\r", " "))
+                out.write("\n")
     except (OSError, EOFError, ValueError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
-        return False, [("unreadable-log", f"{log.path}: cannot read: {exc}")]
-    split, records = stream_document(text, log.records_key)
-    with open(target, "w", encoding="utf-8") as out:  # written as read: no second copy of the document
-        for record in records:  # a raw newline can only be whitespace between JSON tokens
-            out.write(record.replace("\n", " ").replace("\r", " "))
-            out.write("\n")
-    del text
+        gaps.append(("unreadable-log", f"{log.path}: cannot read: {exc}{_kept(split.count)}"))
+        split.error = None
     if split.error:
-        kept = f"; the {split.count} records before it were read" if split.count else ""
+        kept = _kept(split.count)
         gaps.append(("malformed-records", f"{log.path}: {split.error}{kept}"))
     if split.malformed:
         gaps.append(("malformed-records", f"{log.path}: {split.malformed} elements are no JSON object and were "
@@ -169,6 +171,13 @@ def split_file(log: LogFile, target: str) -> tuple[bool, list[tuple[str, str]]]:
         os.remove(target)
         return False, gaps
     return True, gaps
+
+
+def _kept(count: int) -> str:
+    """What a gap about a document broken part way adds: the records before the break were kept."""
+    if not count:
+        return ""
+    return "; the record before it was read" if count == 1 else f"; the {count} records before it were read"
 
 
 def _split_all(documents: list[tuple[LogFile, str]], result: LoadResult,
