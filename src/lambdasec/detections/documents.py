@@ -17,7 +17,6 @@ from collections.abc import Iterable, Iterator
 from lambdasec.fast_dataclass import dataclass
 
 _SEPARATOR = re.compile(r"[\s,]*")
-_SPACE = re.compile(r"\s*")
 _STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 _PIECE = 1 << 20  # characters read at a time, at least
 _KEEP = 1 << 20  # consumed text kept before it is dropped (dropping copies what is left)
@@ -37,7 +36,6 @@ class _Buffer:
     def __init__(self, pieces: Iterable[str]) -> None:
         self.pieces = iter(pieces)
         self.text = ""
-        self.ended = False  # every piece was read
 
     def more(self, at_least: int) -> bool:
         """Read at least ``at_least`` more characters (fewer at the end); False when nothing was left. Callers ask
@@ -48,7 +46,6 @@ class _Buffer:
             parts.append(piece)
             read += len(piece)
         if not parts:
-            self.ended = True
             return False
         self.text += "".join(parts)
         return True
