@@ -704,6 +704,22 @@ def test_alias_policies_lists_every_alias_and_reads_what_its_policy_opens(aws: E
         ("EXP003", f"{GATEWAY}:live#policy/public"), ("RES001", GATEWAY)]
 
 
+def test_skipping_event_invoke_configs_covers_an_alias_s3_invokes(aws: Emulator) -> None:
+    """S3 invoking an alias is learnt from the alias's own policy, after the functions were read: with
+    --skip-event-invoke-configs its configs are skipped there too, and RES001 says so."""
+    log: list[tuple[str, str]] = []
+    api, _ = _alias_account(aws)
+    api.settings.request_log = log
+    inventory = collect(api, alias_policies=True, skip_event_invoke_configs=True)
+    assert ("lambda", "ListFunctionEventInvokeConfigs") not in log and api.gaps == []
+    [fn] = inventory.functions
+    assert (fn.unread, fn.skipped) == ([], ["event-invoke-configs"])
+    report = evaluate(inventory, all_rules(), ScanSettings(now=FIXTURE_CLOCK))
+    assert [(n.rule_id, n.reason) for n in report.not_evaluated if n.rule_id == "RES001"] == [
+        ("RES001", "its event-invoke configs were not read (the scan ran with --skip-event-invoke-configs)")]
+    assert not [f for f in report.findings if f.rule_id == "RES001"]
+
+
 def test_a_failed_alias_listing_is_a_gap_and_the_policy_rules_say_not_evaluated(aws: Emulator) -> None:
     api, _ = _alias_account(aws)
     _on(api, "before-call.lambda.ListAliases", _fail("AccessDeniedException"), first=True)
