@@ -226,3 +226,16 @@ def test_files_are_read_and_inflated_in_pieces(tmp_path: Path, monkeypatch: pyte
     plain.write_bytes(text.encode()[:333] + b"\xff" + text.encode()[333:])  # invalid UTF-8 reads as U+FFFD
     read = "".join(iter_text(LogFile(str(plain), "cloudtrail", "document", False, records_key="Records"), 1 << 20))
     assert read == text[:333] + "\ufffd" + text[333:]
+
+
+def test_a_gzip_document_cut_before_its_records_is_unreadable_not_malformed(tmp_path: Path) -> None:
+    """A read error before the records array is found is the file's (unreadable-log), not the document's."""
+    from lambdasec.detections.inputs import LogFile
+    from lambdasec.detections.pipeline import split_file
+
+    cut = tmp_path / "cut.json.gz"
+    cut.write_bytes(gzip.compress(b'{"eventVersion": "1.08", ' + b" " * 5000 + b'"Records": []}')[:-30])
+    log = LogFile(str(cut), "cloudtrail", "document", True, records_key="Records")
+    assert split_file(log, str(tmp_path / "out.jsonl")) == (False, [(
+        "unreadable-log", f"{cut}: cannot read: truncated gzip data: the file ends before its compressed stream "
+                          "does")])

@@ -30,6 +30,10 @@ class Split:
     count: int = 0  # records found (kept in ``records`` by split_document, handed on by stream_document)
 
 
+class _NoRecords(Exception):
+    """The document holds no records array (not ValueError: reading the pieces raises that for unreadable files)."""
+
+
 class _Buffer:
     """The text read so far of a document given in pieces, from the first character not yet consumed."""
 
@@ -67,11 +71,11 @@ def _array_start(buffer: _Buffer, records_key: str) -> int:
         if found is not None:
             return found.end()
         if not records_key and buffer.text.strip():
-            raise ValueError("the document is no JSON array")
+            raise _NoRecords("the document is no JSON array")
         if not buffer.more(max(_PIECE, len(buffer.text))):
             if not records_key:
-                raise ValueError("the document is no JSON array")
-            raise ValueError(f'no "{records_key}" array in the document')
+                raise _NoRecords("the document is no JSON array")
+            raise _NoRecords(f'no "{records_key}" array in the document')
 
 
 def split_document(text: str, records_key: str) -> Split:
@@ -91,7 +95,7 @@ def stream_document(text: str | Iterable[str], records_key: str) -> tuple[Split,
 def _elements(buffer: _Buffer, records_key: str, split: Split) -> Iterator[str]:
     try:
         position = _array_start(buffer, records_key)
-    except ValueError as exc:
+    except _NoRecords as exc:
         split.error = str(exc)
         return
     decoder = json.JSONDecoder()
