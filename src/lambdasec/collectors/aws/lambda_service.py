@@ -312,13 +312,12 @@ class _Collector:
         # scan learns of most aliases, whose own policies it then reads.
         if not self._add_urls(arn, read.urls):
             fn.unread.append("urls")
+        for qualifier in _qualifiers_named(read):
+            self._saw(arn, qualifier)
         if async_invokers is None or async_invokers or fn.dead_letter_target is not None:
             self._read_invoke_configs(fn)
-        if self.list_aliases:
-            for alias in read.aliases or []:
-                self._saw(arn, _text(alias.get("Name")) if isinstance(alias, Mapping) else None)
-            if read.aliases is None:
-                fn.unread.append("aliases")  # asked for every alias's policy: a failed listing leaves them unknown
+        if self.list_aliases and read.aliases is None:
+            fn.unread.append("aliases")  # asked for every alias's policy: a failed listing leaves them unknown
         self.functions[arn] = fn
         return fn
 
@@ -412,7 +411,6 @@ class _Collector:
         """Add the function's URLs; False when they could not be listed."""
         for config in configs or []:
             qualifier = _qualifier(str(config.get("FunctionArn", "")))
-            self._saw(fn_arn, qualifier)
             key = f"{fn_arn}#url" + (f"/{qualifier}" if qualifier else "")
             url = FunctionUrl(key=key, id=key, type="AWS::Lambda::Url", location=self._where(fn_arn))
             url.function = ResourceRef(fn_arn, "Arn")
@@ -681,8 +679,8 @@ def unqualified(arn: str) -> str:
 
 
 def _qualifiers_named(read: _Reads) -> list[str]:
-    """The aliases and versions a function's URL and alias listings name, as _add_urls and --alias-policies
-    record them."""
+    """The aliases and versions a function's URL and alias (--alias-policies) listings name: each has a policy
+    of its own to read."""
     named = [_qualifier(str(config.get("FunctionArn", ""))) for config in read.urls or []
              if isinstance(config, Mapping)]
     named += [_text(alias.get("Name")) for alias in read.aliases or [] if isinstance(alias, Mapping)]
